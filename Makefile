@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make                 build wg.ko for the running kernel (or KDIR=...)
+# make install         modules_install + depmod (+ modprobe.d, see README)
+# make dkms-install    register, build and install through DKMS
+# make demo            boot a VM and show two namespaces talking over wg
+# make check           run every test on every supported kernel
+# make bench           measure throughput (see README)
+
+KERNELRELEASE_RUNNING := $(shell uname -r)
+KDIR ?= /lib/modules/$(KERNELRELEASE_RUNNING)/build
+WG_VERSION := $(shell sed -n 's/^WG_VERSION := //p' $(CURDIR)/Kbuild)
+WG_DEBUG ?= 0
+PREFIX ?= /usr
+DESTDIR ?=
+
+export WG_DEBUG
+
+all: module
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+
+install: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+	depmod -a $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null || echo $(KERNELRELEASE_RUNNING))
+	@echo "To make wg the provider of the 'wireguard' netlink family and link kind:"
+	@echo "  make install-modprobe-conf"
+
+install-modprobe-conf:
+	install -D -m 0644 module/wg-modprobe.conf $(DESTDIR)/etc/modprobe.d/wg.conf
+
+uninstall-modprobe-conf:
+	rm -f $(DESTDIR)/etc/modprobe.d/wg.conf
+
+dkms-install:
+	dkms add $(CURDIR) || true
+	dkms build wg/$(WG_VERSION)
+	dkms install wg/$(WG_VERSION)
+
+check:
+	bash selftests/run.sh check
+
+demo:
+	bash selftests/run.sh demo
+
+bench:
+	bash selftests/run.sh bench
+
+.PHONY: all module clean install install-modprobe-conf uninstall-modprobe-conf \
+	dkms-install check demo bench

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The wg net_device, its per-device state and its drop counters. */
+#ifndef _WG_DEVICE_H
+#define _WG_DEVICE_H
+
+#include "noise.h"
+#include "allowedips.h"
+#include "peerlookup.h"
+#include "cookie.h"
+#include "queueing.h"
+
+#include <linux/types.h>
+#include <linux/netdevice.h>
+#include <linux/workqueue.h>
+#include <linux/mutex.h>
+#include <linux/net.h>
+#include <linux/ptr_ring.h>
+
+/*
+ * One counter per reason a packet is dropped or a handshake refused, shown
+ * by `ethtool -S` under the names in device.c.
+ */
+enum wg_stat {
+	WG_STAT_RX_BAD_TYPE,
+	WG_STAT_RX_BAD_SIZE,
+	WG_STAT_RX_NO_KEYPAIR,
+	WG_STAT_RX_EXPIRED_KEYPAIR,
+	WG_STAT_RX_REPLAY,
+	WG_STAT_RX_AUTH_FAIL,
+	WG_STAT_RX_BAD_INNER,
+	WG_STAT_RX_SRC_NOT_ALLOWED,
+	WG_STAT_RX_QUEUE_FULL,
+	WG_STAT_RX_HANDSHAKE_INVALID,
+	WG_STAT_RX_HANDSHAKE_BAD_MAC,
+	WG_STAT_RX_HANDSHAKE_RATELIMITED,
+	WG_STAT_RX_HANDSHAKE_QUEUE_FULL,
+	WG_STAT_RX_COOKIE_REPLIES_SENT,
+	WG_STAT_RX_COOKIE_INVALID,
+	WG_STAT_RX_KEEPALIVES,
+	WG_STAT_TX_NO_PEER,
+	WG_STAT_TX_NO_ENDPOINT,
+	WG_STAT_TX_BAD_PROTOCOL,
+	WG_STAT_TX_STAGED_OVERFLOW,
+	WG_STAT_TX_ROUTE_FAIL,
+	WG_STAT_TX_ROUTING_LOOP,
+	WG_STAT_TX_QUEUE_FULL,
+	WG_STAT_TX_NOMEM,
+	WG_STAT_TX_KEY_EXHAUSTED,
+	WG_STAT_HANDSHAKES_COMPLETED,
+	__WG_STAT_MAX
+};
+
+struct wg_device {
+	struct net_device *dev;
+	struct wg_crypt_queue encrypt_queue, decrypt_queue, handshake_queue;
+	struct sock __rcu *sock4, *sock6;
+	/* The namespace the sockets live in; never changes, not counted. */
+	struct net __rcu *creating_net;
+	struct wg_noise_static_identity static_identity;
+	struct workqueue_struct *packet_crypt_wq, *handshake_receive_wq;
+	struct workqueue_struct *handshake_send_wq;
+	struct wg_cookie_checker cookie_checker;
+	struct wg_pubkey_hashtable *peer_hashtable;
+	struct wg_index_hashtable *index_hashtable;
+	struct wg_allowedips peer_allowedips;
+	/*
+	 * device_update_lock serialises configuration: peer list, allowed
+	 * IPs, keys, port and fwmark.  socket_update_lock protects sock4 and
+	 * sock6 writers and incoming_port.
+	 */
+	struct mutex device_update_lock, socket_update_lock;
+	struct list_head device_list, peer_list;
+	atomic_t handshake_queue_len;
+	unsigned int num_peers;
+	/* Bumped on every configuration change, for split dumps. */
+	unsigned int device_update_gen;
+	u32 fwmark;
+	u16 incoming_port;
+	u64 __percpu *stats;
+};
+
+/* created/destroyed lines that let the tests prove nothing leaked. */
+#define wg_dbg_obj(fmt, ...)                                \
+	do {                                                \
+		if (IS_ENABLED(CONFIG_WG_DEBUG))            \
+			pr_info(fmt, ##__VA_ARGS__);        \
+	} while (0)
+
+static inline void wg_stat_inc(struct wg_device *wg, enum wg_stat stat)
+{
+	this_cpu_inc(wg->stats[stat]);
+}
+
+int wg_device_init(void);
+void wg_device_uninit(void);
+/* True if @dev is one of ours (either link kind). */
+bool wg_device_is_wg(const struct net_device *dev);
+
+#endif /* _WG_DEVICE_H */

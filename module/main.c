@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Module init and exit: self-tests first (debug builds), then registration,
+ * unwound in reverse on failure and at exit.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include "device.h"
+#include "noise.h"
+#include "peer.h"
+#include "netlink.h"
+#include "ratelimiter.h"
+#include "timers.h"
+
+#include <uapi/linux/wg.h>
+
+#include <linux/init.h>
+#include <linux/module.h>
+#include <linux/genetlink.h>
+#include <net/rtnetlink.h>
+
+#ifdef CONFIG_WG_DEBUG
+unsigned int wg_time_divisor = 1;
+module_param_named(time_divisor, wg_time_divisor, uint, 0444);
+MODULE_PARM_DESC(time_divisor,
+		 "debug builds only: divide every protocol time by this (default 1)");
+#endif
+
+static bool wg_run_selftests(void)
+{
+	return wg_allowedips_selftest() && wg_noise_counter_selftest() &&
+	       wg_ratelimiter_selftest();
+}
+
+static int __init wg_mod_init(void)
+{
+	int ret;
+
+	if (IS_ENABLED(CONFIG_WG_DEBUG) && !wg_run_selftests())
+		return -ENOTRECOVERABLE;
+
+	if (!wg_time_divisor)
+		return -EINVAL;
+
+	ret = wg_allowedips_slab_init();
+	if (ret < 0)
+		return ret;
+
+	ret = wg_peer_init();
+	if (ret < 0)
+		goto err_uninit_allowedips;
+
+	wg_noise_init();
+
+	ret = wg_device_init();
+	if (ret < 0)
+		goto err_uninit_peer;
+
+	ret = wg_genetlink_init();
+	if (ret < 0)
+		goto err_uninit_device;
+
+	pr_info("WireGuard %s loaded\n", WG_VERSION);
+	return 0;
+
+err_uninit_device:
+	wg_device_uninit();
+err_uninit_peer:
+	wg_peer_uninit();
+err_uninit_allowedips:
+	wg_allowedips_slab_uninit();
+	return ret;
+}
+
+static void __exit wg_mod_exit(void)
+{
+	wg_genetlink_uninit();
+	wg_device_uninit();
+	wg_peer_uninit();
+	wg_allowedips_slab_uninit();
+}
+
+module_init(wg_mod_init);
+module_exit(wg_mod_exit);
+MODULE_LICENSE("GPL v2");
+MODULE_DESCRIPTION("WireGuard secure network tunnel (out-of-tree wg)");
+MODULE_AUTHOR("wg developers");
+MODULE_VERSION(WG_VERSION);
+MODULE_ALIAS_RTNL_LINK("wg");
+MODULE_ALIAS_GENL_FAMILY(WG_GENL_NAME);

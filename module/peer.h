@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Peer lifetime: creation, references and two-phase removal. */
+#ifndef _WG_PEER_H
+#define _WG_PEER_H
+
+#include "device.h"
+#include "noise.h"
+#include "cookie.h"
+#include "socket.h"
+
+#include <linux/types.h>
+#include <linux/netfilter.h>
+#include <linux/spinlock.h>
+#include <linux/kref.h>
+#include <net/dst_cache.h>
+
+struct wg_device;
+
+struct wg_endpoint {
+	union {
+		struct sockaddr addr;
+		struct sockaddr_in addr4;
+		struct sockaddr_in6 addr6;
+	};
+	/* Cached source address (and interface for v4) replies leave from. */
+	union {
+		struct {
+			struct in_addr src4;
+			int src_if4;
+		};
+		struct in6_addr src6;
+	};
+};
+
+/* Rate-limited debug line naming the outer source address of @skb. */
+#define wg_dbg_skb_ratelimited(fmt, devname, skb, ...)                     \
+	do {                                                               \
+		struct wg_endpoint __ep;                                   \
+		if (!wg_socket_endpoint_from_skb(&__ep, skb))              \
+			net_dbg_ratelimited(fmt, devname, &__ep.addr,      \
+					    ##__VA_ARGS__);                \
+	} while (0)
+
+struct wg_peer {
+	struct wg_device *device;
+	/* In-order packet queues: crypto workers complete entries out of order. */
+	struct wg_peer_queue tx_queue, rx_queue;
+	/* Packets waiting for a session; bounded by MAX_STAGED_PACKETS. */
+	struct sk_buff_head staged_packet_queue;
+	int serial_work_cpu;
+	bool is_dead;
+	struct wg_noise_keypairs keypairs;
+	struct wg_endpoint endpoint;
+	struct dst_cache endpoint_cache;
+	/* Protects endpoint and endpoint_cache. */
+	rwlock_t endpoint_lock;
+	struct wg_noise_handshake handshake;
+	atomic64_t last_sent_handshake;
+	struct work_struct transmit_handshake_work, clear_peer_work;
+	struct work_struct transmit_packet_work;
+	struct wg_cookie latest_cookie;
+	struct hlist_node pubkey_hash;
+	atomic64_t rx_bytes, tx_bytes;
+	struct timer_list timer_retransmit_handshake, timer_send_keepalive;
+	struct timer_list timer_new_handshake, timer_zero_key_material;
+	struct timer_list timer_persistent_keepalive;
+	unsigned int timer_handshake_attempts;
+	u16 persistent_keepalive_interval;
+	bool timer_need_another_keepalive;
+	bool sent_lastminute_handshake;
+	struct timespec64 walltime_last_handshake;
+	struct kref refcount;
+	struct rcu_head rcu;
+	/* Entry in wg->peer_list, under wg->device_update_lock. */
+	struct list_head peer_list;
+	/* This peer's trie nodes, under wg->device_update_lock. */
+	struct list_head allowedips_list;
+	struct napi_struct napi;
+	u64 internal_id;
+};
+
+/*
+ * Returns the new peer, owned by the device's peer list (the caller gets no
+ * extra reference), or an ERR_PTR.  Caller holds wg->device_update_lock.
+ */
+struct wg_peer *wg_peer_create(struct wg_device *wg,
+			       const u8 public_key[NOISE_PUBLIC_KEY_LEN],
+			       const u8 preshared_key[NOISE_SYMMETRIC_KEY_LEN]);
+
+struct wg_peer *__must_check wg_peer_get_maybe_zero(struct wg_peer *peer);
+static inline struct wg_peer *wg_peer_get(struct wg_peer *peer)
+{
+	kref_get(&peer->refcount);
+	return peer;
+}
+
+void wg_peer_put(struct wg_peer *peer);
+/* Both take wg->device_update_lock held by the caller. */
+void wg_peer_remove(struct wg_peer *peer);
+void wg_peer_remove_all(struct wg_device *wg);
+
+int wg_peer_init(void);
+void wg_peer_uninit(void);
+
+#endif /* _WG_PEER_H */

@@ -1,0 +1,567 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The receive path: classify what the UDP socket hands us, work handshakes
+ * off a bounded queue, decrypt data on every CPU, and deliver each peer's
+ * packets in order through its NAPI context after checking what is inside.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include "queueing.h"
+#include "device.h"
+#include "peer.h"
+#include "timers.h"
+#include "messages.h"
+#include "cookie.h"
+#include "socket.h"
+
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <net/ip_tunnels.h>
+
+static void rx_bytes(struct wg_peer *peer, size_t len)
+{
+	atomic64_add(len, &peer->rx_bytes);
+}
+
+static size_t message_len(__le32 type)
+{
+	switch (type) {
+	case cpu_to_le32(MESSAGE_HANDSHAKE_INITIATION):
+		return sizeof(struct wg_message_handshake_initiation);
+	case cpu_to_le32(MESSAGE_HANDSHAKE_RESPONSE):
+		return sizeof(struct wg_message_handshake_response);
+	case cpu_to_le32(MESSAGE_HANDSHAKE_COOKIE):
+		return sizeof(struct wg_message_handshake_cookie);
+	case cpu_to_le32(MESSAGE_DATA):
+		return MESSAGE_MINIMUM_LENGTH;
+	default:
+		return 0;
+	}
+}
+
+#define SKB_TYPE_LE32(skb) (((struct wg_message_header *)(skb)->data)->type)
+
+/*
+ * Strip the UDP header and check the message type and size.  Returns the
+ * counter to bump on failure, or __WG_STAT_MAX when the packet is fine.
+ */
+static enum wg_stat prepare_skb_header(struct sk_buff *skb)
+{
+	size_t data_offset, data_len, len;
+	struct udphdr *udp;
+
+	if (unlikely(!wg_examine_packet_protocol(skb) ||
+		     skb_transport_header(skb) < skb->head ||
+		     skb_transport_header(skb) + sizeof(struct udphdr) >
+			     skb_tail_pointer(skb)))
+		return WG_STAT_RX_BAD_SIZE;
+
+	udp = udp_hdr(skb);
+	data_offset = (u8 *)udp - skb->data;
+	if (unlikely(data_offset > U16_MAX ||
+		     data_offset + sizeof(struct udphdr) > skb->len))
+		return WG_STAT_RX_BAD_SIZE;
+	data_len = ntohs(udp->len);
+	if (unlikely(data_len < sizeof(struct udphdr) ||
+		     data_len > skb->len - data_offset))
+		return WG_STAT_RX_BAD_SIZE;
+	data_len -= sizeof(struct udphdr);
+	data_offset = (u8 *)udp + sizeof(struct udphdr) - skb->data;
+	if (unlikely(data_len < sizeof(struct wg_message_header) ||
+		     !pskb_may_pull(skb, data_offset +
+				    sizeof(struct wg_message_header)) ||
+		     pskb_trim(skb, data_len + data_offset) < 0))
+		return WG_STAT_RX_BAD_SIZE;
+	skb_pull(skb, data_offset);
+	if (unlikely(skb->len != data_len))
+		return WG_STAT_RX_BAD_SIZE;
+
+	len = message_len(SKB_TYPE_LE32(skb));
+	if (unlikely(!len))
+		return WG_STAT_RX_BAD_TYPE;
+	/* Handshake messages have one size; data has a minimum. */
+	if (SKB_TYPE_LE32(skb) == cpu_to_le32(MESSAGE_DATA) ?
+	    skb->len < len : skb->len != len)
+		return WG_STAT_RX_BAD_SIZE;
+	if (unlikely(!pskb_may_pull(skb, len)))
+		return WG_STAT_RX_BAD_SIZE;
+	return __WG_STAT_MAX;
+}
+
+static bool handshake_under_load(struct wg_device *wg)
+{
+	static u64 last_under_load;
+	bool under_load;
+
+	/* Stay in cookie mode for a second after the pressure goes away. */
+	under_load = atomic_read(&wg->handshake_queue_len) >=
+		     MAX_QUEUED_INCOMING_HANDSHAKES / 8;
+	if (under_load) {
+		WRITE_ONCE(last_under_load, ktime_get_coarse_boottime_ns());
+	} else {
+		u64 last = READ_ONCE(last_under_load);
+
+		under_load = last && !wg_birthdate_has_expired(last, 1);
+	}
+	return under_load;
+}
+
+static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
+{
+	enum wg_cookie_mac_state mac_state;
+	struct wg_peer *peer = NULL;
+	bool packet_needs_cookie;
+	bool under_load;
+
+	if (SKB_TYPE_LE32(skb) == cpu_to_le32(MESSAGE_HANDSHAKE_COOKIE)) {
+		wg_dbg_skb_ratelimited("%s: receiving cookie reply from %pISpfsc\n",
+					wg->dev->name, skb);
+		wg_cookie_message_consume((struct wg_message_handshake_cookie *)
+					  skb->data, wg);
+		return;
+	}
+
+	under_load = handshake_under_load(wg);
+	mac_state = wg_cookie_validate_packet(&wg->cookie_checker, skb,
+					      under_load);
+	if ((under_load && mac_state == VALID_MAC_WITH_COOKIE) ||
+	    (!under_load && mac_state == VALID_MAC_BUT_NO_COOKIE)) {
+		packet_needs_cookie = false;
+	} else if (under_load && mac_state == VALID_MAC_BUT_NO_COOKIE) {
+		packet_needs_cookie = true;
+	} else {
+		wg_stat_inc(wg, mac_state == VALID_MAC_WITH_COOKIE_BUT_RATELIMITED ?
+				WG_STAT_RX_HANDSHAKE_RATELIMITED :
+				WG_STAT_RX_HANDSHAKE_BAD_MAC);
+		wg_dbg_skb_ratelimited("%s: invalid MAC or rate limited handshake from %pISpfsc\n",
+					wg->dev->name, skb);
+		return;
+	}
+
+	switch (SKB_TYPE_LE32(skb)) {
+	case cpu_to_le32(MESSAGE_HANDSHAKE_INITIATION): {
+		struct wg_message_handshake_initiation *message =
+			(void *)skb->data;
+
+		if (packet_needs_cookie) {
+			wg_packet_send_handshake_cookie(wg, skb,
+							message->sender_index);
+			return;
+		}
+		peer = wg_noise_handshake_consume_initiation(message, wg);
+		if (unlikely(!peer)) {
+			wg_stat_inc(wg, WG_STAT_RX_HANDSHAKE_INVALID);
+			wg_dbg_skb_ratelimited("%s: invalid handshake initiation from %pISpfsc\n",
+						wg->dev->name, skb);
+			return;
+		}
+		wg_socket_set_peer_endpoint_from_skb(peer, skb);
+		net_dbg_ratelimited("%s: peer %llu: received handshake initiation\n",
+				    wg->dev->name, peer->internal_id);
+		wg_packet_send_handshake_response(peer);
+		break;
+	}
+	case cpu_to_le32(MESSAGE_HANDSHAKE_RESPONSE): {
+		struct wg_message_handshake_response *message =
+			(void *)skb->data;
+
+		if (packet_needs_cookie) {
+			wg_packet_send_handshake_cookie(wg, skb,
+							message->sender_index);
+			return;
+		}
+		peer = wg_noise_handshake_consume_response(message, wg);
+		if (unlikely(!peer)) {
+			wg_stat_inc(wg, WG_STAT_RX_HANDSHAKE_INVALID);
+			wg_dbg_skb_ratelimited("%s: invalid handshake response from %pISpfsc\n",
+						wg->dev->name, skb);
+			return;
+		}
+		wg_socket_set_peer_endpoint_from_skb(peer, skb);
+		net_dbg_ratelimited("%s: peer %llu: received handshake response\n",
+				    wg->dev->name, peer->internal_id);
+		if (wg_noise_handshake_begin_session(&peer->handshake,
+						     &peer->keypairs)) {
+			wg_timers_session_derived(peer);
+			wg_timers_handshake_complete(peer);
+			wg_stat_inc(wg, WG_STAT_HANDSHAKES_COMPLETED);
+			/*
+			 * Confirm the session right away: staged data if there
+			 * is some, else a keepalive.
+			 */
+			wg_packet_send_keepalive(peer);
+		}
+		break;
+	}
+	}
+
+	rx_bytes(peer, skb->len);
+	wg_timers_any_authenticated_packet_received(peer);
+	wg_timers_any_authenticated_packet_traversal(peer);
+	wg_peer_put(peer);
+}
+
+void wg_packet_handshake_receive_worker(struct work_struct *work)
+{
+	struct wg_crypt_queue *queue = container_of(work,
+			struct wg_multicore_worker, work)->ptr;
+	struct wg_device *wg = container_of(queue, struct wg_device,
+					    handshake_queue);
+	struct sk_buff *skb;
+
+	while ((skb = ptr_ring_consume_bh(&queue->ring)) != NULL) {
+		receive_handshake_packet(wg, skb);
+		dev_kfree_skb(skb);
+		atomic_dec(&wg->handshake_queue_len);
+		if (need_resched())
+			cond_resched();
+	}
+}
+
+/* Start a handshake before the receiving key expires, once per session. */
+static void keep_key_fresh(struct wg_peer *peer)
+{
+	struct wg_noise_keypair *keypair;
+	bool send;
+
+	if (peer->sent_lastminute_handshake)
+		return;
+
+	rcu_read_lock_bh();
+	keypair = rcu_dereference_bh(peer->keypairs.current_keypair);
+	send = keypair && READ_ONCE(keypair->sending.is_valid) &&
+	       keypair->i_am_the_initiator &&
+	       wg_birthdate_has_expired(keypair->receiving.birthdate,
+			REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT);
+	rcu_read_unlock_bh();
+
+	if (unlikely(send)) {
+		peer->sent_lastminute_handshake = true;
+		wg_packet_send_queued_handshake_initiation(peer, false);
+	}
+}
+
+/* Returns __WG_STAT_MAX on success, else the reason to count. */
+static enum wg_stat decrypt_packet(struct sk_buff *skb,
+				   struct wg_noise_keypair *keypair)
+{
+	struct scatterlist sg[MAX_SKB_FRAGS + 8];
+	struct sk_buff *trailer;
+	unsigned int offset;
+	int num_frags;
+
+	if (unlikely(!READ_ONCE(keypair->receiving.is_valid) ||
+		     wg_birthdate_has_expired(keypair->receiving.birthdate,
+					      REJECT_AFTER_TIME) ||
+		     READ_ONCE(keypair->receiving_counter.counter) >=
+			     REJECT_AFTER_MESSAGES)) {
+		WRITE_ONCE(keypair->receiving.is_valid, false);
+		return WG_STAT_RX_EXPIRED_KEYPAIR;
+	}
+
+	PACKET_CB(skb)->nonce =
+		le64_to_cpu(((struct wg_message_data *)skb->data)->counter);
+
+	/*
+	 * The outer headers must survive unsharing: NAPI reads the endpoint
+	 * from them.  Push them back in for skb_cow_data(), then step over
+	 * them and the data header.
+	 */
+	offset = -skb_network_offset(skb);
+	skb_push(skb, offset);
+	num_frags = skb_cow_data(skb, 0, &trailer);
+	offset += sizeof(struct wg_message_data);
+	skb_pull(skb, offset);
+	if (unlikely(num_frags < 0 || num_frags > ARRAY_SIZE(sg)))
+		return WG_STAT_RX_BAD_SIZE;
+
+	sg_init_table(sg, num_frags);
+	if (skb_to_sgvec(skb, sg, 0, skb->len) <= 0)
+		return WG_STAT_RX_BAD_SIZE;
+
+	if (!chacha20poly1305_decrypt_sg_inplace(sg, skb->len, NULL, 0,
+						 PACKET_CB(skb)->nonce,
+						 keypair->receiving.key))
+		return WG_STAT_RX_AUTH_FAIL;
+
+	/* Drop the tag, keeping the outer headers in front again. */
+	skb_push(skb, offset);
+	if (pskb_trim(skb, skb->len - noise_encrypted_len(0)))
+		return WG_STAT_RX_BAD_SIZE;
+	skb_pull(skb, offset);
+	return __WG_STAT_MAX;
+}
+
+void wg_packet_decrypt_worker(struct work_struct *work)
+{
+	struct wg_crypt_queue *queue = container_of(work,
+			struct wg_multicore_worker, work)->ptr;
+	struct wg_device *wg = container_of(queue, struct wg_device,
+					    decrypt_queue);
+	struct sk_buff *skb;
+
+	while ((skb = ptr_ring_consume_bh(&queue->ring)) != NULL) {
+		enum wg_stat reason = decrypt_packet(skb,
+						     PACKET_CB(skb)->keypair);
+
+		if (likely(reason == __WG_STAT_MAX)) {
+			wg_queue_enqueue_per_peer_rx(skb, WG_PACKET_CRYPTED);
+		} else {
+			wg_stat_inc(wg, reason);
+			wg_queue_enqueue_per_peer_rx(skb, WG_PACKET_DEAD);
+		}
+		if (need_resched())
+			cond_resched();
+	}
+}
+
+static void consume_data(struct wg_device *wg, struct sk_buff *skb)
+{
+	__le32 idx = ((struct wg_message_data *)skb->data)->key_idx;
+	struct wg_index_hashtable_entry *entry;
+	struct wg_noise_keypair *keypair;
+	struct wg_peer *peer = NULL;
+
+	/* Softirq context: this whole function is an RCU-bh read section. */
+	rcu_read_lock_bh();
+	entry = wg_index_hashtable_lookup(wg->index_hashtable,
+					  INDEX_HASHTABLE_KEYPAIR, idx, &peer);
+	keypair = entry ? wg_noise_keypair_get(container_of(entry,
+					struct wg_noise_keypair, entry)) : NULL;
+	if (unlikely(!keypair)) {
+		wg_stat_inc(wg, WG_STAT_RX_NO_KEYPAIR);
+		wg_dbg_skb_ratelimited("%s: data packet for unknown session from %pISpfsc\n",
+					wg->dev->name, skb);
+		goto err;
+	}
+	if (unlikely(READ_ONCE(peer->is_dead))) {
+		wg_noise_keypair_put(keypair, false);
+		goto err;
+	}
+
+	/* The keypair and peer references now belong to the packet. */
+	PACKET_CB(skb)->keypair = keypair;
+	if (unlikely(wg_queue_enqueue_per_device_and_peer(&wg->decrypt_queue,
+							  &peer->rx_queue, skb,
+							  wg->packet_crypt_wq) < 0)) {
+		wg_stat_inc(wg, WG_STAT_RX_QUEUE_FULL);
+		napi_schedule(&peer->napi);
+	}
+	rcu_read_unlock_bh();
+	return;
+
+err:
+	rcu_read_unlock_bh();
+	wg_peer_put(peer);
+	++wg->dev->stats.rx_dropped;
+	dev_kfree_skb(skb);
+}
+
+void wg_packet_receive(struct wg_device *wg, struct sk_buff *skb)
+{
+	enum wg_stat reason = prepare_skb_header(skb);
+	int cpu, ret = -EBUSY;
+
+	if (unlikely(reason != __WG_STAT_MAX)) {
+		wg_stat_inc(wg, reason);
+		net_dbg_ratelimited("%s: malformed packet dropped\n",
+				    wg->dev->name);
+		goto err;
+	}
+
+	switch (SKB_TYPE_LE32(skb)) {
+	case cpu_to_le32(MESSAGE_HANDSHAKE_INITIATION):
+	case cpu_to_le32(MESSAGE_HANDSHAKE_RESPONSE):
+	case cpu_to_le32(MESSAGE_HANDSHAKE_COOKIE):
+		/*
+		 * Past half the queue, only take what fits without waiting
+		 * for the producer lock: a flood must not stall the softirq.
+		 */
+		if (atomic_read(&wg->handshake_queue_len) >
+		    MAX_QUEUED_INCOMING_HANDSHAKES / 2) {
+			if (spin_trylock_bh(&wg->handshake_queue.ring.producer_lock)) {
+				ret = __ptr_ring_produce(&wg->handshake_queue.ring,
+							 skb);
+				spin_unlock_bh(&wg->handshake_queue.ring.producer_lock);
+			}
+		} else {
+			ret = ptr_ring_produce_bh(&wg->handshake_queue.ring, skb);
+		}
+		if (ret) {
+			wg_stat_inc(wg, WG_STAT_RX_HANDSHAKE_QUEUE_FULL);
+			wg_dbg_skb_ratelimited("%s: dropping handshake from %pISpfsc: queue full\n",
+						wg->dev->name, skb);
+			goto err;
+		}
+		atomic_inc(&wg->handshake_queue_len);
+		cpu = wg_cpumask_next_online(&wg->handshake_queue.last_cpu);
+		queue_work_on(cpu, wg->handshake_receive_wq,
+			      &per_cpu_ptr(wg->handshake_queue.worker, cpu)->work);
+		break;
+	case cpu_to_le32(MESSAGE_DATA):
+		PACKET_CB(skb)->ds = ip_tunnel_get_dsfield(ip_hdr(skb), skb);
+		consume_data(wg, skb);
+		break;
+	}
+	return;
+
+err:
+	++wg->dev->stats.rx_errors;
+	dev_kfree_skb(skb);
+}
+
+/*
+ * Deliver one decrypted packet: roam, rotate keys, run timers, then check
+ * the inner packet (IP header, length, source allowed for this peer).
+ */
+static void deliver(struct wg_peer *peer, struct sk_buff *skb,
+		    const struct wg_endpoint *endpoint)
+{
+	struct net_device *dev = peer->device->dev;
+	struct wg_device *wg = peer->device;
+	unsigned int len, len_before_trim;
+	struct wg_peer *routed_peer;
+
+	wg_socket_set_peer_endpoint(peer, endpoint);
+
+	if (unlikely(wg_noise_received_with_keypair(&peer->keypairs,
+						    PACKET_CB(skb)->keypair))) {
+		wg_timers_handshake_complete(peer);
+		wg_stat_inc(wg, WG_STAT_HANDSHAKES_COMPLETED);
+		wg_packet_send_staged_packets(peer);
+	}
+	keep_key_fresh(peer);
+	wg_timers_any_authenticated_packet_received(peer);
+	wg_timers_any_authenticated_packet_traversal(peer);
+
+	if (unlikely(!skb->len)) {
+		rx_bytes(peer, message_data_len(0));
+		wg_stat_inc(wg, WG_STAT_RX_KEEPALIVES);
+		net_dbg_ratelimited("%s: peer %llu: received keepalive\n",
+				    dev->name, peer->internal_id);
+		goto drop_quietly;
+	}
+	wg_timers_data_received(peer);
+
+	if (unlikely(skb_network_header(skb) < skb->head))
+		goto bad_inner;
+	if (unlikely(!(pskb_network_may_pull(skb, sizeof(struct iphdr)) &&
+		       (ip_hdr(skb)->version == 4 ||
+			(ip_hdr(skb)->version == 6 &&
+			 pskb_network_may_pull(skb, sizeof(struct ipv6hdr)))))))
+		goto bad_inner;
+
+	skb->dev = dev;
+	/*
+	 * Poly1305 authenticated every byte: no checksum at any layer of
+	 * the inner packet needs to be verified again.
+	 */
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+	skb->csum_level = ~0;
+	skb->protocol = ip_tunnel_parse_protocol(skb);
+	if (skb->protocol == htons(ETH_P_IP)) {
+		len = ntohs(ip_hdr(skb)->tot_len);
+		if (unlikely(len < sizeof(struct iphdr)))
+			goto bad_inner;
+		if (unlikely(INET_ECN_decapsulate(skb, PACKET_CB(skb)->ds,
+						  ip_hdr(skb)->tos) > 1))
+			goto bad_inner;
+	} else if (skb->protocol == htons(ETH_P_IPV6)) {
+		len = ntohs(ipv6_hdr(skb)->payload_len) +
+		      sizeof(struct ipv6hdr);
+		if (unlikely(INET_ECN_decapsulate(skb, PACKET_CB(skb)->ds,
+						  ipv6_get_dsfield(ipv6_hdr(skb))) > 1))
+			goto bad_inner;
+	} else {
+		goto bad_inner;
+	}
+
+	if (unlikely(len > skb->len))
+		goto bad_inner;
+	len_before_trim = skb->len;
+	if (unlikely(pskb_trim(skb, len)))
+		goto bad_inner;
+
+	routed_peer = wg_allowedips_lookup_src(&wg->peer_allowedips, skb);
+	/* Only the identity matters, not the reference. */
+	wg_peer_put(routed_peer);
+	if (unlikely(routed_peer != peer)) {
+		wg_stat_inc(wg, WG_STAT_RX_SRC_NOT_ALLOWED);
+		if (skb->protocol == htons(ETH_P_IP))
+			net_dbg_ratelimited("%s: peer %llu: source %pI4 not allowed\n",
+					    dev->name, peer->internal_id,
+					    &ip_hdr(skb)->saddr);
+		else
+			net_dbg_ratelimited("%s: peer %llu: source %pI6 not allowed\n",
+					    dev->name, peer->internal_id,
+					    &ipv6_hdr(skb)->saddr);
+		++dev->stats.rx_errors;
+		++dev->stats.rx_frame_errors;
+		goto drop_quietly;
+	}
+
+	napi_gro_receive(&peer->napi, skb);
+	dev_sw_netstats_rx_add(dev, len);
+	rx_bytes(peer, message_data_len(len_before_trim));
+	return;
+
+bad_inner:
+	wg_stat_inc(wg, WG_STAT_RX_BAD_INNER);
+	net_dbg_ratelimited("%s: peer %llu: invalid inner packet\n",
+			    dev->name, peer->internal_id);
+	++dev->stats.rx_errors;
+	++dev->stats.rx_length_errors;
+drop_quietly:
+	dev_kfree_skb(skb);
+}
+
+int wg_packet_rx_poll(struct napi_struct *napi, int budget)
+{
+	struct wg_peer *peer = container_of(napi, struct wg_peer, napi);
+	struct wg_noise_keypair *keypair;
+	struct wg_endpoint endpoint;
+	enum wg_packet_state state;
+	struct sk_buff *skb;
+	int work_done = 0;
+
+	if (unlikely(budget <= 0))
+		return 0;
+
+	/*
+	 * NAPI is disabled before the device's list drops its reference, so
+	 * the packets' references put below are never the last.
+	 */
+	while (work_done < budget &&
+	       (skb = wg_peer_queue_dequeue_done(&peer->rx_queue)) != NULL) {
+		keypair = PACKET_CB(skb)->keypair;
+		state = atomic_read_acquire(&PACKET_CB(skb)->state);
+
+		if (unlikely(state != WG_PACKET_CRYPTED)) {
+			++peer->device->dev->stats.rx_dropped;
+			dev_kfree_skb(skb);
+		} else if (unlikely(!wg_noise_counter_validate(&keypair->receiving_counter,
+							       PACKET_CB(skb)->nonce))) {
+			wg_stat_inc(peer->device, WG_STAT_RX_REPLAY);
+			net_dbg_ratelimited("%s: peer %llu: replayed counter %llu\n",
+					    peer->device->dev->name,
+					    peer->internal_id,
+					    PACKET_CB(skb)->nonce);
+			++peer->device->dev->stats.rx_dropped;
+			dev_kfree_skb(skb);
+		} else if (unlikely(wg_socket_endpoint_from_skb(&endpoint, skb))) {
+			dev_kfree_skb(skb);
+		} else {
+			wg_reset_packet(skb, false);
+			deliver(peer, skb, &endpoint);
+		}
+
+		wg_noise_keypair_put(keypair, false);
+		wg_peer_put(peer);
+		++work_done;
+	}
+
+	if (work_done < budget)
+		napi_complete_done(napi, work_done);
+	return work_done;
+}

@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The transmit path: handshake messages, staging packets until a session
+ * exists, nonce assignment, encryption by the per-CPU workers, and in-order
+ * transmission per peer.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include "queueing.h"
+#include "timers.h"
+#include "device.h"
+#include "peer.h"
+#include "socket.h"
+#include "messages.h"
+#include "cookie.h"
+
+#include <linux/uio.h>
+#include <linux/inetdevice.h>
+#include <linux/socket.h>
+#include <net/ip_tunnels.h>
+#include <net/udp.h>
+#include <net/sock.h>
+
+static void send_initiation(struct wg_peer *peer)
+{
+	struct wg_message_handshake_initiation packet;
+
+	/* Never more than one initiation per REKEY_TIMEOUT. */
+	if (!wg_birthdate_has_expired(atomic64_read(&peer->last_sent_handshake),
+				      REKEY_TIMEOUT))
+		return;
+	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
+
+	net_dbg_ratelimited("%s: peer %llu: sending handshake initiation\n",
+			    peer->device->dev->name, peer->internal_id);
+	if (!wg_noise_handshake_create_initiation(&packet, &peer->handshake))
+		return;
+
+	wg_cookie_add_mac_to_packet(&packet, sizeof(packet), peer);
+	wg_timers_any_authenticated_packet_traversal(peer);
+	wg_timers_any_authenticated_packet_sent(peer);
+	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
+	wg_socket_send_buffer_to_peer(peer, &packet, sizeof(packet),
+				      HANDSHAKE_DSCP);
+	wg_timers_handshake_initiated(peer);
+}
+
+void wg_packet_handshake_send_worker(struct work_struct *work)
+{
+	struct wg_peer *peer = container_of(work, struct wg_peer,
+					    transmit_handshake_work);
+
+	send_initiation(peer);
+	/* Taken by wg_packet_send_queued_handshake_initiation(). */
+	wg_peer_put(peer);
+}
+
+void wg_packet_send_queued_handshake_initiation(struct wg_peer *peer,
+						bool is_retry)
+{
+	if (!is_retry)
+		peer->timer_handshake_attempts = 0;
+
+	rcu_read_lock_bh();
+	/* Checked here too, so the work is not queued just to do nothing. */
+	if (!wg_birthdate_has_expired(atomic64_read(&peer->last_sent_handshake),
+				      REKEY_TIMEOUT) ||
+	    unlikely(READ_ONCE(peer->is_dead)))
+		goto out;
+
+	wg_peer_get(peer);
+	if (!queue_work(peer->device->handshake_send_wq,
+			&peer->transmit_handshake_work))
+		wg_peer_put(peer);
+out:
+	rcu_read_unlock_bh();
+}
+
+void wg_packet_send_handshake_response(struct wg_peer *peer)
+{
+	struct wg_message_handshake_response packet;
+
+	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
+	net_dbg_ratelimited("%s: peer %llu: sending handshake response\n",
+			    peer->device->dev->name, peer->internal_id);
+
+	if (!wg_noise_handshake_create_response(&packet, &peer->handshake))
+		return;
+	wg_cookie_add_mac_to_packet(&packet, sizeof(packet), peer);
+	if (!wg_noise_handshake_begin_session(&peer->handshake,
+					      &peer->keypairs))
+		return;
+
+	wg_timers_session_derived(peer);
+	wg_timers_any_authenticated_packet_traversal(peer);
+	wg_timers_any_authenticated_packet_sent(peer);
+	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
+	wg_socket_send_buffer_to_peer(peer, &packet, sizeof(packet),
+				      HANDSHAKE_DSCP);
+}
+
+void wg_packet_send_handshake_cookie(struct wg_device *wg,
+				     struct sk_buff *initiating_skb,
+				     __le32 sender_index)
+{
+	struct wg_message_handshake_cookie packet;
+
+	net_dbg_ratelimited("%s: under load, answering a handshake with a cookie\n",
+			    wg->dev->name);
+	wg_cookie_message_create(&packet, initiating_skb, sender_index,
+				 &wg->cookie_checker);
+	if (!wg_socket_send_buffer_as_reply_to_skb(wg, initiating_skb, &packet,
+						   sizeof(packet)))
+		wg_stat_inc(wg, WG_STAT_RX_COOKIE_REPLIES_SENT);
+}
+
+/* Start the next handshake a little before the session gets too old. */
+static void keep_key_fresh(struct wg_peer *peer)
+{
+	struct wg_noise_keypair *keypair;
+	bool send;
+
+	rcu_read_lock_bh();
+	keypair = rcu_dereference_bh(peer->keypairs.current_keypair);
+	send = keypair && READ_ONCE(keypair->sending.is_valid) &&
+	       (atomic64_read(&keypair->sending_counter) > REKEY_AFTER_MESSAGES ||
+		(keypair->i_am_the_initiator &&
+		 wg_birthdate_has_expired(keypair->sending.birthdate,
+					  REKEY_AFTER_TIME)));
+	rcu_read_unlock_bh();
+
+	if (unlikely(send))
+		wg_packet_send_queued_handshake_initiation(peer, false);
+}
+
+static unsigned int padding_len(struct sk_buff *skb)
+{
+	unsigned int padded, last_unit = skb->len;
+	u32 mtu = PACKET_CB(skb)->mtu;
+
+	if (unlikely(!mtu))
+		return ALIGN(last_unit, MESSAGE_PADDING_MULTIPLE) - last_unit;
+
+	/* Segments longer than the MTU (GSO leftovers) pad their tail. */
+	if (unlikely(last_unit > mtu))
+		last_unit %= mtu;
+
+	padded = min(mtu, ALIGN(last_unit, MESSAGE_PADDING_MULTIPLE));
+	return padded - last_unit;
+}
+
+static bool encrypt_packet(struct sk_buff *skb, struct wg_noise_keypair *keypair)
+{
+	unsigned int padding, plaintext_len, trailer_len;
+	struct scatterlist sg[MAX_SKB_FRAGS + 8];
+	struct wg_message_data *header;
+	struct sk_buff *trailer;
+	int num_frags;
+
+	/* RFC 6040: copy ECN out, never DSCP (it would leak inner data). */
+	PACKET_CB(skb)->ds = ip_tunnel_ecn_encap(0, ip_hdr(skb), skb);
+
+	padding = padding_len(skb);
+	trailer_len = padding + noise_encrypted_len(0);
+	plaintext_len = skb->len + padding;
+
+	num_frags = skb_cow_data(skb, trailer_len, &trailer);
+	if (unlikely(num_frags < 0 || num_frags > ARRAY_SIZE(sg)))
+		return false;
+	memset(skb_tail_pointer(trailer), 0, padding);
+
+	if (unlikely(skb_cow_head(skb, DATA_PACKET_HEAD_ROOM) < 0))
+		return false;
+	/* Checksums must be final before the payload is encrypted. */
+	if (unlikely(skb->ip_summed == CHECKSUM_PARTIAL &&
+		     skb_checksum_help(skb)))
+		return false;
+
+	skb_set_inner_network_header(skb, 0);
+	header = skb_push(skb, sizeof(*header));
+	header->header.type = cpu_to_le32(MESSAGE_DATA);
+	header->key_idx = keypair->remote_index;
+	header->counter = cpu_to_le64(PACKET_CB(skb)->nonce);
+	pskb_put(skb, trailer, trailer_len);
+
+	sg_init_table(sg, num_frags);
+	if (skb_to_sgvec(skb, sg, sizeof(*header),
+			 noise_encrypted_len(plaintext_len)) <= 0)
+		return false;
+	return chacha20poly1305_encrypt_sg_inplace(sg, plaintext_len, NULL, 0,
+						   PACKET_CB(skb)->nonce,
+						   keypair->sending.key);
+}
+
+void wg_packet_send_keepalive(struct wg_peer *peer)
+{
+	struct sk_buff *skb;
+
+	/* Queued data already tells the peer we are alive. */
+	if (skb_queue_empty_lockless(&peer->staged_packet_queue)) {
+		skb = alloc_skb(DATA_PACKET_HEAD_ROOM + MESSAGE_MINIMUM_LENGTH,
+				GFP_ATOMIC);
+		if (unlikely(!skb))
+			return;
+		skb_reserve(skb, DATA_PACKET_HEAD_ROOM);
+		skb->dev = peer->device->dev;
+		PACKET_CB(skb)->mtu = skb->dev->mtu;
+		skb_queue_tail(&peer->staged_packet_queue, skb);
+		net_dbg_ratelimited("%s: peer %llu: sending keepalive\n",
+				    peer->device->dev->name, peer->internal_id);
+	}
+	wg_packet_send_staged_packets(peer);
+}
+
+void wg_packet_tx_worker(struct work_struct *work)
+{
+	struct wg_peer *peer = container_of(work, struct wg_peer,
+					    transmit_packet_work);
+	struct net_device *dev = peer->device->dev;
+	struct wg_noise_keypair *keypair;
+	enum wg_packet_state state;
+	bool data_sent = false;
+	struct sk_buff *skb;
+
+	/*
+	 * The device's list holds the peer until this work is flushed, so
+	 * the references the packets drop below are never the last.
+	 */
+	while ((skb = wg_peer_queue_dequeue_done(&peer->tx_queue)) != NULL) {
+		unsigned int len = skb->len;
+		bool keepalive = len == message_data_len(0);
+
+		keypair = PACKET_CB(skb)->keypair;
+		state = atomic_read_acquire(&PACKET_CB(skb)->state);
+		if (likely(state == WG_PACKET_CRYPTED)) {
+			if (likely(!wg_socket_send_skb_to_peer(peer, skb,
+							       PACKET_CB(skb)->ds))) {
+				dev_sw_netstats_tx_add(dev, 1, len);
+				wg_timers_any_authenticated_packet_traversal(peer);
+				wg_timers_any_authenticated_packet_sent(peer);
+				data_sent |= !keepalive;
+			} else {
+				++dev->stats.tx_errors;
+			}
+		} else {
+			++dev->stats.tx_dropped;
+			kfree_skb(skb);
+		}
+		wg_noise_keypair_put(keypair, false);
+		wg_peer_put(peer);
+		if (need_resched())
+			cond_resched();
+	}
+	if (data_sent)
+		wg_timers_data_sent(peer);
+	keep_key_fresh(peer);
+}
+
+void wg_packet_encrypt_worker(struct work_struct *work)
+{
+	struct wg_crypt_queue *queue = container_of(work,
+			struct wg_multicore_worker, work)->ptr;
+	struct sk_buff *skb;
+
+	while ((skb = ptr_ring_consume_bh(&queue->ring)) != NULL) {
+		enum wg_packet_state state = WG_PACKET_CRYPTED;
+
+		if (unlikely(!encrypt_packet(skb, PACKET_CB(skb)->keypair)))
+			state = WG_PACKET_DEAD;
+		else
+			wg_reset_packet(skb, true);
+		wg_queue_enqueue_per_peer_tx(skb, state);
+		if (need_resched())
+			cond_resched();
+	}
+}
+
+void wg_packet_purge_staged_packets(struct wg_peer *peer)
+{
+	spin_lock_bh(&peer->staged_packet_queue.lock);
+	peer->device->dev->stats.tx_dropped +=
+		skb_queue_len(&peer->staged_packet_queue);
+	__skb_queue_purge(&peer->staged_packet_queue);
+	spin_unlock_bh(&peer->staged_packet_queue.lock);
+}
+
+/* Usable for sending: valid, not too old.  Returns a reference or NULL. */
+static struct wg_noise_keypair *sending_keypair(struct wg_peer *peer)
+{
+	struct wg_noise_keypair *keypair;
+
+	rcu_read_lock_bh();
+	keypair = wg_noise_keypair_get(
+		rcu_dereference_bh(peer->keypairs.current_keypair));
+	rcu_read_unlock_bh();
+	if (unlikely(!keypair))
+		return NULL;
+	if (unlikely(!READ_ONCE(keypair->sending.is_valid)))
+		goto err_put;
+	if (unlikely(wg_birthdate_has_expired(keypair->sending.birthdate,
+					      REJECT_AFTER_TIME))) {
+		WRITE_ONCE(keypair->sending.is_valid, false);
+		goto err_put;
+	}
+	return keypair;
+
+err_put:
+	wg_noise_keypair_put(keypair, false);
+	return NULL;
+}
+
+void wg_packet_send_staged_packets(struct wg_peer *peer)
+{
+	struct wg_device *wg = peer->device;
+	struct wg_noise_keypair *keypair;
+	bool need_handshake = false;
+	struct sk_buff *skb;
+
+	if (skb_queue_empty_lockless(&peer->staged_packet_queue))
+		return;
+
+	keypair = sending_keypair(peer);
+	if (unlikely(!keypair)) {
+		/* The packets stay staged until the handshake completes. */
+		wg_packet_send_queued_handshake_initiation(peer, false);
+		return;
+	}
+
+	/*
+	 * Holding the staged queue's lock while numbering and queueing keeps
+	 * the order of the peer queue equal to the order of the nonces.  The
+	 * RCU section lets peer removal wait for us after marking it dead.
+	 */
+	rcu_read_lock_bh();
+	spin_lock(&peer->staged_packet_queue.lock);
+	while (!READ_ONCE(peer->is_dead) &&
+	       (skb = __skb_dequeue(&peer->staged_packet_queue)) != NULL) {
+		u64 nonce = atomic64_inc_return(&keypair->sending_counter) - 1;
+
+		if (unlikely(nonce >= REJECT_AFTER_MESSAGES)) {
+			__skb_queue_head(&peer->staged_packet_queue, skb);
+			WRITE_ONCE(keypair->sending.is_valid, false);
+			wg_stat_inc(wg, WG_STAT_TX_KEY_EXHAUSTED);
+			need_handshake = true;
+			break;
+		}
+		PACKET_CB(skb)->nonce = nonce;
+		kref_get(&keypair->refcount);
+		PACKET_CB(skb)->keypair = keypair;
+		wg_peer_get(peer);
+		if (unlikely(wg_queue_enqueue_per_device_and_peer(&wg->encrypt_queue,
+								  &peer->tx_queue, skb,
+								  wg->packet_crypt_wq) < 0)) {
+			/* Left dead in the peer queue: transmit work frees it. */
+			wg_stat_inc(wg, WG_STAT_TX_QUEUE_FULL);
+			queue_work_on(wg_cpumask_next_online(&peer->serial_work_cpu),
+				      wg->packet_crypt_wq,
+				      &peer->transmit_packet_work);
+		}
+	}
+	spin_unlock(&peer->staged_packet_queue.lock);
+	rcu_read_unlock_bh();
+
+	wg_noise_keypair_put(keypair, false);
+	if (unlikely(need_handshake))
+		wg_packet_send_queued_handshake_initiation(peer, false);
+}

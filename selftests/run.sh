@@ -1,0 +1,553 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build wg.ko for every guest kernel, boot each kernel under QEMU (TCG) with
+# an initramfs holding the module, the tools and the test scripts, and count
+# the KTAP results the guest prints on its serial console.
+#
+#   bash selftests/run.sh check   host checks + tests/*.sh + interop/*.sh
+#   bash selftests/run.sh demo    walkthrough on the first kernel
+#   bash selftests/run.sh bench   throughput (placeholder for now)
+#
+# Environment knobs:
+#   WG_KERNELS="6.1*"      only kernels whose release matches one of these globs
+#   WG_ONLY="00-*"         only guest test scripts matching this glob
+#   WG_INTEROP=0           skip the two-VM interop run (1: first kernel
+#                          only, the default; all: every kernel)
+#   WG_DKMS=0              skip the DKMS build check
+#   WG_SRC=DIR             build the module from DIR instead of this tree
+#   WG_RESULTS=DIR         logs (default /tmp/wg-results)
+#   WG_VM_TIMEOUT=SECONDS  host-side limit per VM (default 900)
+#   WG_TEST_TIMEOUT=SECONDS guest-side limit per test script (default 600)
+#   WG_APPEND="..."        extra kernel command line
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(dirname "$HERE")
+WG_CACHE=${WG_CACHE:-/var/cache/wg-selftests}
+WG_SRC=${WG_SRC:-$TOP}
+WG_RESULTS=${WG_RESULTS:-/tmp/wg-results}
+WG_KERNELS=${WG_KERNELS:-*}
+WG_ONLY=${WG_ONLY:-*}
+WG_INTEROP=${WG_INTEROP:-1}
+WG_DKMS=${WG_DKMS:-1}
+WG_VM_TIMEOUT=${WG_VM_TIMEOUT:-900}
+WG_TEST_TIMEOUT=${WG_TEST_TIMEOUT:-600}
+WG_APPEND=${WG_APPEND:-}
+JOBS=$(nproc)
+
+cmd=${1:-check}
+case $cmd in
+check|demo|bench) ;;
+*) echo "usage: $0 check|demo|bench" >&2; exit 2 ;;
+esac
+
+PASS=0 FAIL=0 SKIP=0
+FAILED_NAMES=()
+SUMMARIES=()
+START=$(date +%s)
+
+say() { printf '==> %s\n' "$*"; }
+
+# --- host-side results ----------------------------------------------------
+
+# result ok|fail|skip NAME [DETAIL]
+result()
+{
+	case $1 in
+	ok) PASS=$((PASS + 1)); echo "ok - $2" ;;
+	skip) SKIP=$((SKIP + 1)); echo "ok - $2 # SKIP ${3:-}" ;;
+	*) FAIL=$((FAIL + 1)); FAILED_NAMES+=("$2"); echo "not ok - $2${3:+ # $3}" ;;
+	esac
+}
+
+# --- module build -------------------------------------------------------
+
+# build_module REL KDIR OUTDIR: prints the path of wg.ko on success.
+build_module()
+{
+	local rel=$1 kdir=$2 out=$3 src=$WG_CACHE/build/$rel
+
+	mkdir -p "$src"
+	rsync -a --delete --exclude '*.o' --exclude '*.ko' --exclude '.*.cmd' \
+		--exclude '*.mod*' --exclude 'Module.symvers' --exclude 'modules.order' \
+		"$WG_SRC/Kbuild" "$WG_SRC/module" "$WG_SRC/include" "$src/" >/dev/null
+	# Kbuild keeps objects of removed sources around; drop stale ones.
+	rm -f "$src/wg.ko"
+	if make -C "$kdir" M="$src" WG_DEBUG=1 -j"$JOBS" modules \
+		>"$out/build.log" 2>&1 && [ -f "$src/wg.ko" ]; then
+		cp "$src/wg.ko" "$out/wg.ko"
+		return 0
+	fi
+	return 1
+}
+
+# dkms_check REL: add/build/remove through DKMS in a private tree, so an
+# installed wg DKMS package is never touched.
+dkms_check()
+{
+	local rel=$1 out=$2 t ver ko
+	t=$(mktemp -d /tmp/wg-dkms.XXXXXX)
+	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$WG_SRC/dkms.conf")
+	mkdir -p "$t/src" "$t/tree" "$t/install"
+	for f in Kbuild dkms.conf Makefile module include; do
+		if [ -e "$WG_SRC/$f" ]; then cp -r "$WG_SRC/$f" "$t/src/"; fi
+	done
+	find "$t/src" \( -name '*.o' -o -name '*.ko' -o -name '.*.cmd' \) -delete
+	local d="--dkmstree $t/tree --sourcetree $t/srctree --installtree $t/install"
+	mkdir -p "$t/srctree"
+	# shellcheck disable=SC2086
+	{
+		dkms add $d "$t/src" &&
+		dkms build $d -m wg -v "$ver" -k "$rel" -j "$JOBS"
+	} >"$out/dkms.log" 2>&1 || true
+	ko=$(find "$t/tree/wg/$ver/$rel" -name 'wg.ko*' 2>/dev/null | head -n 1)
+	# shellcheck disable=SC2086
+	dkms remove $d -m wg -v "$ver" --all >>"$out/dkms.log" 2>&1 || true
+	rm -rf "$t"
+	[ -n "$ko" ]
+}
+
+# modinfo_check KO: prints problems, fails if any.
+modinfo_check()
+{
+	local ko=$1 ver bad=0 v
+	ver=$(sed -n 's/^WG_VERSION := //p' "$WG_SRC/Kbuild")
+	v=$(modinfo -F license "$ko")
+	case $v in GPL|"GPL v2"|"Dual MIT/GPL"|"Dual BSD/GPL") ;;
+	*) echo "# license is '$v'"; bad=1 ;; esac
+	v=$(modinfo -F description "$ko")
+	[ -n "$v" ] || { echo "# no description"; bad=1; }
+	v=$(modinfo -F version "$ko")
+	[ "$v" = "$ver" ] || { echo "# version is '$v', Kbuild says '$ver'"; bad=1; }
+	modinfo -F alias "$ko" | grep -qx 'rtnl-link-wg' ||
+		{ echo "# no alias rtnl-link-wg"; bad=1; }
+	return $bad
+}
+
+# --- initramfs ------------------------------------------------------------
+
+# Tools copied into the guest: "name[:alias,alias...]"; missing ones are
+# left out (the tests that need them skip).
+GUEST_TOOLS="bash ip ss bridge tc wg wg-quick wireguard-go iperf3 ncat tcpdump
+	timeout nft ethtool conntrack
+	kmod:modprobe,insmod,rmmod,lsmod,depmod,modinfo
+	xtables-nft-multi:iptables,iptables-nft,ip6tables,ip6tables-nft,iptables-save,iptables-restore,ip6tables-save,ip6tables-restore,iptables-nft-save,iptables-nft-restore
+	xtables-legacy-multi:iptables-legacy,ip6tables-legacy,iptables-legacy-save,iptables-legacy-restore,ip6tables-legacy-save,ip6tables-legacy-restore"
+
+# Kernel modules for the guest (with their dependencies); missing or
+# built-in ones are fine.
+GUEST_MODULES="veth dummy tun virtio_pci virtio_net udp_tunnel ip6_udp_tunnel
+	libcurve25519 libcurve25519-generic curve25519-x86_64 curve25519-generic
+	libchacha20poly1305 chacha20poly1305 chacha-x86_64 poly1305-x86_64
+	libblake2s blake2s-x86_64 ipv6 wireguard sch_netem sch_fq_codel
+	nf_tables nft_chain_nat nft_nat nft_masq nft_ct nft_compat nft_reject_inet
+	nf_conntrack nf_nat nf_conntrack_netlink ip_tables ip6_tables iptable_filter
+	iptable_nat ip6table_filter ip6table_nat xt_MASQUERADE xt_conntrack
+	xt_addrtype xt_mark xt_comment xt_tcpudp xt_nat nft_fib_inet"
+
+guest_root_etc()
+{
+	local root=$1
+	printf 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/:/bin/false\ntcpdump:x:101:101:tcpdump:/:/bin/false\n' \
+		>"$root/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\ntcpdump:x:101:\n' >"$root/etc/group"
+	printf '127.0.0.1 localhost\n::1 localhost\n192.168.241.1 wg-a\n192.168.241.2 wg-b\n' >"$root/etc/hosts"
+	printf 'passwd: files\ngroup: files\nhosts: files\n' >"$root/etc/nsswitch.conf"
+	local f
+	for f in /etc/protocols /etc/services /etc/ethertypes; do
+		if [ -f "$f" ]; then cp "$f" "$root/etc/"; fi
+	done
+	return 0
+}
+
+# copy_elf ROOT FILE: FILE and its shared libraries, at their host paths.
+copy_elf()
+{
+	local root=$1 f=$2 lib
+	mkdir -p "$root$(dirname "$f")"
+	cp -L "$f" "$root$f"
+	for lib in $(ldd "$f" 2>/dev/null | grep -o '/[^ ]*' || true); do
+		[ -e "$root$lib" ] && continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}
+
+pack_base()
+{
+	local rel=$1 kmods=$2 root=$3 spec name aliases path a m f
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib,lib64,etc,proc,sys,dev,tmp,run,root,var,selftests}
+	ln -s ../run "$root/var/run"
+
+	for spec in $GUEST_TOOLS; do
+		name=${spec%%:*}
+		aliases=$name
+		[ "$spec" = "$name" ] || aliases=${spec#*:}
+		path=$(command -v "$name" 2>/dev/null) || continue
+		path=$(readlink -f "$path")
+		if [ "$(head -c 4 "$path" | tail -c 3)" = ELF ]; then
+			copy_elf "$root" "$path"
+		else
+			mkdir -p "$root$(dirname "$path")"
+			cp -L "$path" "$root$path"
+		fi
+		for a in ${aliases//,/ }; do
+			for d in bin sbin usr/bin usr/sbin; do
+				[ "$root/$d/$a" -ef "$root$path" ] ||
+					ln -sf "$path" "$root/$d/$a"
+			done
+		done
+	done
+	# iptables loads its extensions with dlopen.
+	for d in /usr/lib/x86_64-linux-gnu/xtables /lib/x86_64-linux-gnu/xtables; do
+		[ -d "$d" ] || continue
+		for f in "$d"/*.so; do
+			copy_elf "$root" "$(readlink -f "$f")"
+			[ -e "$root$f" ] || { mkdir -p "$root$d"; ln -sf "$(readlink -f "$f")" "$root$f"; }
+		done
+		break
+	done
+	# ncat's OpenSSL wants its legacy provider and configuration.
+	for f in /usr/lib/x86_64-linux-gnu/ossl-modules/*.so; do
+		if [ -f "$f" ]; then copy_elf "$root" "$f"; fi
+	done
+	if [ -d /usr/lib/ssl ]; then
+		mkdir -p "$root/usr/lib/ssl"
+		cp -L /usr/lib/ssl/openssl.cnf "$root/usr/lib/ssl/" 2>/dev/null || true
+	fi
+	# busybox fills every other name (ping, sed, awk, mount, ...).
+	cp /bin/busybox "$root/bin/busybox"
+	for a in $(/bin/busybox --list-full); do
+		name=${a##*/}
+		[ -e "$root/usr/bin/$name" ] || [ -L "$root/usr/bin/$name" ] && continue
+		[ -e "$root/$a" ] || [ -L "$root/$a" ] || ln -s /bin/busybox "$root/$a"
+	done
+	guest_root_etc "$root"
+
+	# Kernel modules, decompressed, with modules.dep for the guest's modprobe.
+	local dst=$root/lib/modules/$rel kroot
+	kroot=${kmods%/lib/modules/*}
+	mkdir -p "$dst"
+	for m in $GUEST_MODULES; do
+		modprobe -S "$rel" -d "$kroot" --show-depends "$m" 2>/dev/null |
+			awk '$1 == "insmod" { print $2 }'
+	done | sort -u | while read -r f; do
+		a=${f#"$kmods"/}
+		mkdir -p "$dst/$(dirname "$a")"
+		case $f in
+		*.ko.xz) xz -dc "$f" >"$dst/${a%.xz}" ;;
+		*.ko.zst) zstd -qdc "$f" >"$dst/${a%.zst}" ;;
+		*.ko.gz) gzip -dc "$f" >"$dst/${a%.gz}" ;;
+		*) cp "$f" "$dst/$a" ;;
+		esac
+	done
+	for f in modules.builtin modules.builtin.modinfo modules.order; do
+		if [ -f "$kmods/$f" ]; then
+			sed 's/\.ko\.\(xz\|zst\|gz\)$/.ko/' "$kmods/$f" >"$dst/$f"
+		fi
+	done
+	depmod -b "$root" "$rel"
+}
+
+# base_initramfs REL MODDIR: cached cpio of everything but our files.
+base_initramfs()
+{
+	local rel=$1 kmods=$2 dir=$WG_CACHE/initramfs/$rel fp spec p
+	mkdir -p "$dir"
+	fp=$( {
+		declare -f pack_base copy_elf guest_root_etc
+		echo "$GUEST_TOOLS $GUEST_MODULES"
+		for spec in $GUEST_TOOLS; do
+			p=$(command -v "${spec%%:*}" 2>/dev/null) && ls -lL "$p"
+		done
+		ls -l --time-style=+%s "$kmods/modules.order" /bin/busybox
+	} | sha256sum | cut -c1-16)
+	if [ "$(cat "$dir/fingerprint" 2>/dev/null)" != "$fp" ] || [ ! -f "$dir/base.cpio" ]; then
+		say "packing base initramfs for $rel" >&2
+		pack_base "$rel" "$kmods" "$dir/root"
+		(cd "$dir/root" && find . | LC_ALL=C sort |
+			cpio -o -H newc -R 0:0 --quiet) >"$dir/base.cpio.tmp"
+		mv "$dir/base.cpio.tmp" "$dir/base.cpio"
+		echo "$fp" >"$dir/fingerprint"
+	fi
+	echo "$dir"
+}
+
+# make_initrd REL MODDIR KO OUT: base + overlay (init, tests, wg.ko).
+make_initrd()
+{
+	local rel=$1 kmods=$2 ko=$3 out=$4 base ov md
+	base=$(base_initramfs "$rel" "$kmods")
+	ov=$(mktemp -d /tmp/wg-overlay.XXXXXX)
+	mkdir -p "$ov/selftests" "$ov/lib/modules/$rel/extra"
+	install -m 0755 "$HERE/guest-init.sh" "$ov/init"
+	cp "$HERE/lib.sh" "$ov/selftests/"
+	for f in demo.sh bench.sh; do
+		if [ -f "$HERE/$f" ]; then cp "$HERE/$f" "$ov/selftests/"; fi
+	done
+	for d in tests interop; do
+		if [ -d "$HERE/$d" ]; then cp -r "$HERE/$d" "$ov/selftests/"; fi
+	done
+	if [ -n "$ko" ]; then
+		# modules.dep must list wg.ko: depmod over a hard-linked copy.
+		md=$(mktemp -d /tmp/wg-depmod.XXXXXX)
+		mkdir -p "$md/lib/modules"
+		cp -al "$base/root/lib/modules/$rel" "$md/lib/modules/"
+		rm -f "$md/lib/modules/$rel"/modules.*.bin "$md/lib/modules/$rel"/modules.{dep,alias,symbols,softdep,devname}
+		cp "$ko" "$md/lib/modules/$rel/extra/wg.ko" 2>/dev/null ||
+			{ mkdir -p "$md/lib/modules/$rel/extra"; cp "$ko" "$md/lib/modules/$rel/extra/wg.ko"; }
+		depmod -b "$md" "$rel"
+		cp "$ko" "$ov/lib/modules/$rel/extra/wg.ko"
+		cp "$md/lib/modules/$rel"/modules.* "$ov/lib/modules/$rel/"
+		rm -rf "$md"
+	fi
+	{
+		cat "$base/base.cpio"
+		(cd "$ov" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet)
+	} >"$out"
+	rm -rf "$ov"
+}
+
+# --- VMs --------------------------------------------------------------
+
+# boot_vm VMLINUZ INITRD APPEND LOG PREFIX [QEMU ARGS...]
+# Echoes the console (prefixed) and writes it, without CRs, to LOG.
+boot_vm()
+{
+	local vmlinuz=$1 initrd=$2 append=$3 log=$4 prefix=$5
+	shift 5
+	timeout -k 10 "$WG_VM_TIMEOUT" qemu-system-x86_64 \
+		-machine pc -accel tcg -cpu max -smp 2 -m 1G \
+		-nodefaults -no-user-config -display none -vga none \
+		-serial stdio -monitor none -no-reboot \
+		-kernel "$vmlinuz" -initrd "$initrd" \
+		-append "console=ttyS0 quiet panic=-1 log_buf_len=4M $append $WG_APPEND" \
+		"$@" </dev/null 2>&1 |
+		tr -d '\r' | tee "$log" | sed -u "s/^/$prefix/" || true
+}
+
+# tally LOG LABEL: count the KTAP results of one VM.  Returns 3 if the VM
+# never reached WG-TESTS-BEGIN.
+tally()
+{
+	local log=$1 label=$2 counts p f s
+	grep -q '^WG-TESTS-BEGIN' "$log" || return 3
+	counts=$(awk -v label="$label" '
+		function leaf(line, indented,   name, st) {
+			st = (line ~ /^[ \t]*not ok /) ? "fail" : "pass"
+			if (line ~ /# SKIP/) st = "skip"
+			name = line
+			sub(/^[ \t]*(not )?ok [0-9]+ /, "", name)
+			sub(/ # .*/, "", name)
+			if (indented && running != "") name = running ": " name
+			if (st == "fail") { fail++; names = names label ": " name "\n" }
+			else if (st == "skip") skip++
+			else pass++
+		}
+		/^WG-TESTS-BEGIN/ { begun = 1; next }
+		/^WG-TESTS-END/ { ended = 1; next }
+		!begun || ended { next }
+		/^# running / { running = $3; subs = 0; subfail = 0; next }
+		/^[ \t]+(not )?ok [0-9]+/ { leaf($0, 1); subs++; if ($0 ~ /^[ \t]*not ok/) subfail++; next }
+		/^(not )?ok [0-9]+/ {
+			if (subs == 0) leaf($0, 0)
+			else if ($0 ~ /^not ok/ && subfail == 0) {
+				fail++
+				r = $0; sub(/^not ok [0-9]+ /, "", r)
+				names = names label ": " r "\n"
+			}
+			running = ""; subs = 0; subfail = 0
+			next
+		}
+		END {
+			if (!ended) {
+				fail++
+				names = names label ": VM stopped during " (running != "" ? running : "the tests") "\n"
+			}
+			printf "%d %d %d\n%s", pass, fail, skip, names
+		}' "$log")
+	read -r p f s <<<"$(head -n 1 <<<"$counts")"
+	PASS=$((PASS + p)) FAIL=$((FAIL + f)) SKIP=$((SKIP + s))
+	while IFS= read -r n; do
+		[ -n "$n" ] && FAILED_NAMES+=("$n")
+	done < <(tail -n +2 <<<"$counts")
+	if ! grep -q '^WG-TESTS-END' "$log"; then
+		echo "# $label: VM stopped before WG-TESTS-END (see $log)"
+	fi
+	return 0
+}
+
+# run_vm LABEL VMLINUZ INITRD MODE LOG: boot, and boot once more if the
+# guest died before the tests began.
+run_vm()
+{
+	local label=$1 vmlinuz=$2 initrd=$3 mode=$4 log=$5 try
+	for try in 1 2; do
+		say "$label: booting ($mode)"
+		boot_vm "$vmlinuz" "$initrd" \
+			"wgtest.mode=$mode wgtest.only=$WG_ONLY wgtest.timeout=$WG_TEST_TIMEOUT" \
+			"$log" ""
+		if tally "$log" "$label"; then
+			return 0
+		fi
+		if [ $try = 1 ]; then
+			echo "# $label: VM died before tests began; booting once more"
+			cp "$log" "$log.1"
+		fi
+	done
+	result fail "$label: VM died before tests began, twice (see $log)"
+}
+
+free_port()
+{
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 20000))
+		[ -z "$(ss -Htln "sport = :$p")" ] && { echo $p; return; }
+	done
+}
+
+# run_interop LABEL VMLINUZ INITRD DIR: VM B (in-tree wireguard, peer.sh)
+# listens on a QEMU socket netdev, VM A (our module, interop/*.sh) connects.
+run_interop()
+{
+	local label=$1 vmlinuz=$2 initrd=$3 dir=$4 try port bpid i ok
+	for try in 1 2; do
+		port=$(free_port)
+		say "$label: booting interop peer (in-tree wireguard) and test VM, link on 127.0.0.1:$port"
+		rm -f "$dir/peer.pid"
+		boot_vm "$vmlinuz" "$initrd" "wgtest.mode=interop-b wgtest.timeout=$WG_VM_TIMEOUT" \
+			"$dir/interop-b.log" "[peer] " \
+			-pidfile "$dir/peer.pid" \
+			-netdev "socket,id=n0,listen=127.0.0.1:$port" \
+			-device virtio-net-pci,netdev=n0,mac=52:54:00:00:f1:02 &
+		bpid=$!
+		for i in $(seq 100); do
+			[ -n "$(ss -Htln "sport = :$port")" ] && break
+			sleep 0.1
+		done
+		boot_vm "$vmlinuz" "$initrd" \
+			"wgtest.mode=interop-a wgtest.timeout=$WG_TEST_TIMEOUT" \
+			"$dir/interop-a.log" "" \
+			-netdev "socket,id=n0,connect=127.0.0.1:$port" \
+			-device virtio-net-pci,netdev=n0,mac=52:54:00:00:f1:01
+		# B powers off once A said it is done; do not wait forever.
+		for i in $(seq 600); do
+			kill -0 "$bpid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$bpid" 2>/dev/null && [ -f "$dir/peer.pid" ]; then
+			echo "# $label: peer VM still running; stopping it"
+			kill "$(cat "$dir/peer.pid")" 2>/dev/null || true
+		fi
+		wait "$bpid" || true
+		ok=1
+		grep -q '^WG-TESTS-BEGIN' "$dir/interop-a.log" || ok=0
+		grep -q '^WG-TESTS-BEGIN' "$dir/interop-b.log" || ok=0
+		if [ $ok = 1 ] || [ $try = 2 ]; then
+			tally "$dir/interop-a.log" "$label" ||
+				result fail "$label: test VM died before tests began"
+			tally "$dir/interop-b.log" "$label peer" ||
+				result fail "$label peer: VM died before tests began"
+			return 0
+		fi
+		echo "# $label: VM died before tests began; booting once more"
+	done
+}
+
+# --- main -----------------------------------------------------------------
+
+say "setting up the host (selftests/setup-host.sh)"
+bash "$HERE/setup-host.sh" >/dev/null
+
+mapfile -t KERNELS <"$WG_CACHE/kernels"
+selected=()
+for line in "${KERNELS[@]}"; do
+	read -r rel _ <<<"$line"
+	for g in $WG_KERNELS; do
+		# shellcheck disable=SC2053
+		if [[ $rel == $g ]]; then selected+=("$line"); break; fi
+	done
+done
+[ ${#selected[@]} -gt 0 ] || { echo "no kernel matches WG_KERNELS=$WG_KERNELS" >&2; exit 2; }
+[ "$cmd" = check ] || selected=("${selected[0]}")
+
+first=1
+for line in "${selected[@]}"; do
+	read -r rel vmlinuz kmods kdir <<<"$line"
+	out=$WG_RESULTS/$rel
+	rm -rf "$out"
+	mkdir -p "$out"
+	p0=$PASS f0=$FAIL s0=$SKIP
+
+	say "$rel: building wg.ko (WG_DEBUG=1)"
+	ko=
+	if build_module "$rel" "$kdir" "$out"; then
+		ko=$out/wg.ko
+		result ok "$rel: build wg.ko"
+	else
+		tail -n 40 "$out/build.log" | sed 's/^/# /'
+		result fail "$rel: build wg.ko" "see $out/build.log"
+	fi
+	if [ "$cmd" = check ]; then
+		if [ -n "$ko" ]; then
+			if modinfo_check "$ko"; then
+				result ok "$rel: modinfo"
+			else
+				result fail "$rel: modinfo"
+			fi
+		fi
+		if [ "$WG_DKMS" = 0 ]; then
+			result skip "$rel: dkms build" "WG_DKMS=0"
+		else
+			say "$rel: dkms add/build/remove"
+			if dkms_check "$rel" "$out"; then
+				result ok "$rel: dkms build"
+			else
+				tail -n 40 "$out/dkms.log" | sed 's/^/# /'
+				result fail "$rel: dkms build" "see $out/dkms.log"
+			fi
+		fi
+	fi
+
+	say "$rel: packing initramfs"
+	make_initrd "$rel" "$kmods" "$ko" "$out/initrd.cpio"
+
+	case $cmd in
+	check)
+		if [ -n "$ko" ]; then
+			run_vm "$rel" "$vmlinuz" "$out/initrd.cpio" check "$out/console.log"
+		else
+			echo "# $rel: no wg.ko, guest tests not run"
+		fi
+		if compgen -G "$HERE/interop/[0-9]*.sh" >/dev/null &&
+			{ [ "$WG_INTEROP" = all ] || { [ "$WG_INTEROP" = 1 ] && [ $first = 1 ]; }; } &&
+			[ -n "$ko" ]; then
+			run_interop "$rel interop" "$vmlinuz" "$out/initrd.cpio" "$out"
+		fi ;;
+	demo)
+		[ -n "$ko" ] || { echo "wg.ko did not build; see $out/build.log"; exit 1; }
+		run_vm "$rel demo" "$vmlinuz" "$out/initrd.cpio" demo "$out/console.log" ;;
+	bench)
+		[ -n "$ko" ] || { echo "wg.ko did not build; see $out/build.log"; exit 1; }
+		run_vm "$rel bench" "$vmlinuz" "$out/initrd.cpio" bench "$out/console.log" ;;
+	esac
+	first=0
+	SUMMARIES+=("$rel: $((PASS - p0)) passed, $((FAIL - f0)) failed, $((SKIP - s0)) skipped (logs in $out)")
+done
+
+echo
+say "summary ($cmd, $(( $(date +%s) - START ))s)"
+for s in "${SUMMARIES[@]}"; do
+	echo "  $s"
+done
+if [ ${#FAILED_NAMES[@]} -gt 0 ]; then
+	echo "failed:"
+	for n in "${FAILED_NAMES[@]}"; do
+		echo "  $n"
+	done
+fi
+echo "$PASS passed, $FAIL failed, $SKIP skipped"
+[ "$FAIL" -eq 0 ]

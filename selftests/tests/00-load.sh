@@ -1,0 +1,70 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The module loads, makes a wg device with the expected link properties,
+# and unloads.
+. /selftests/lib.sh
+
+ktap_plan 6
+
+t_modprobe()
+{
+	modprobe "$WG_MODULE"
+	test -d "/sys/module/$WG_MODULE"
+}
+
+t_link_add()
+{
+	$IP link add wg0 type "$WG_KIND"
+	test -d /sys/class/net/wg0
+}
+
+t_link_props()
+{
+	local info
+	info=$($IP -d link show dev wg0)
+	echo "$info"
+	assert_match "$info" 'link/none' "link type"
+	assert_match "$info" '<[^>]*POINTOPOINT' "flags"
+	assert_match "$info" '<[^>]*NOARP' "flags"
+	assert_eq "$(cat /sys/class/net/wg0/mtu)" 1420 "mtu"
+	assert_eq "$(cat /sys/class/net/wg0/type)" 65534 "ARPHRD type"
+}
+
+t_link_del()
+{
+	$IP link del wg0
+	expect_fail test -e /sys/class/net/wg0
+}
+
+t_link_in_netns()
+{
+	ns_add wgns0
+	wg_dev_add wgns0 wg1
+	$IP -n wgns0 link set wg1 up
+	$IP netns del wgns0
+	_case_netns=
+	# The namespace is torn down asynchronously; wg1 must not come back
+	# to the root namespace.
+	wait_for 10 no_wg1
+	expect_fail $IP link show dev wg1
+}
+
+no_wg1()
+{
+	! $IP -o link show | grep -q ' wg1[:@]'
+}
+
+t_rmmod()
+{
+	modprobe -r "$WG_MODULE"
+	expect_fail test -e "/sys/module/$WG_MODULE"
+}
+
+run_case "modprobe $WG_MODULE" t_modprobe
+run_case "ip link add type $WG_KIND" t_link_add
+run_case "link is none/POINTOPOINT/NOARP, mtu 1420" t_link_props
+run_case "ip link del" t_link_del
+run_case "device in a namespace goes away with it" t_link_in_netns
+run_case "rmmod $WG_MODULE" t_rmmod
+ktap_finished
