@@ -306,14 +306,13 @@ static void keypair_free_kref(struct kref *kref)
 	struct wg_noise_keypair *keypair =
 		container_of(kref, struct wg_noise_keypair, refcount);
 
-	net_dbg_ratelimited("%s: keypair %llu destroyed for peer %llu\n",
-			    keypair->entry.peer->device->dev->name,
-			    keypair->internal_id,
-			    keypair->entry.peer->internal_id);
-	/* Unlink it in case the last put did not ask for that itself. */
-	wg_index_hashtable_remove(index_table(keypair->entry.peer),
-				  &keypair->entry);
-	/* Readers under RCU may still hold the pointer without a ref. */
+	wg_dbg_obj("%s: keypair %llu destroyed for peer %llu\n",
+		   keypair->entry.peer->device->dev->name,
+		   keypair->internal_id, keypair->entry.peer->internal_id);
+	/*
+	 * Slots drop keypairs with unreference_now, so it is out of the
+	 * index already.  Readers under RCU may still hold the pointer.
+	 */
 	call_rcu(&keypair->rcu, keypair_free_rcu);
 }
 
@@ -334,7 +333,7 @@ void wg_noise_keypair_put(struct wg_noise_keypair *keypair, bool unreference_now
 struct wg_noise_keypair *wg_noise_keypair_get(struct wg_noise_keypair *keypair)
 {
 	RCU_LOCKDEP_WARN(!rcu_read_lock_bh_held(),
-			 "Taking noise keypair reference without holding the RCU BH read lock");
+			 "keypair reference taken outside RCU BH read side");
 	if (unlikely(!keypair || !kref_get_unless_zero(&keypair->refcount)))
 		return NULL;
 	return keypair;
@@ -857,7 +856,7 @@ bool wg_noise_handshake_begin_session(struct wg_noise_handshake *handshake,
 		handshake->state == HANDSHAKE_CONSUMED_RESPONSE;
 	new_keypair->remote_index = handshake->remote_index;
 
-	/* The initiator sends with the first key, the responder with the second. */
+	/* The initiator sends with the first key, the responder the second. */
 	if (new_keypair->i_am_the_initiator)
 		derive_keys(&new_keypair->sending, &new_keypair->receiving,
 			    handshake->chaining_key);
@@ -868,17 +867,16 @@ bool wg_noise_handshake_begin_session(struct wg_noise_handshake *handshake,
 	handshake_zero(handshake);
 
 	/*
-	 * Peer removal marks the peer dead, waits for an RCU grace period and
-	 * only then clears its keypairs: inside this read section, a live
-	 * peer's keypairs are certain to be cleared after we install ours.
+	 * Peer removal marks the peer dead, clears its keypairs, waits for an
+	 * RCU grace period and clears them again: whatever we install inside
+	 * this read section is gone by the time the removal finishes.
 	 */
 	rcu_read_lock_bh();
 	if (likely(!READ_ONCE(peer->is_dead))) {
 		add_new_keypair(keypairs, new_keypair);
-		net_dbg_ratelimited("%s: keypair %llu created for peer %llu\n",
-				    peer->device->dev->name,
-				    new_keypair->internal_id,
-				    peer->internal_id);
+		wg_dbg_obj("%s: keypair %llu created for peer %llu\n",
+			   peer->device->dev->name, new_keypair->internal_id,
+			   peer->internal_id);
 		/* The keypair takes over the handshake's local index. */
 		ret = wg_index_hashtable_replace(index_table(peer),
 						 &handshake->entry,

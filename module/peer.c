@@ -94,6 +94,8 @@ static void peer_make_dead(struct wg_peer *peer)
 {
 	struct wg_device *wg = peer->device;
 
+	/* Senders, timers and new sessions check is_dead under RCU. */
+	WRITE_ONCE(peer->is_dead, true);
 	wg_allowedips_remove_by_peer(&wg->peer_allowedips, peer,
 				     &wg->device_update_lock);
 	list_del_init(&peer->peer_list);
@@ -104,8 +106,6 @@ static void peer_make_dead(struct wg_peer *peer)
 	 */
 	wg_noise_handshake_clear(&peer->handshake);
 	wg_noise_keypairs_clear(&peer->keypairs);
-	/* Senders and timers check is_dead under RCU before queueing work. */
-	WRITE_ONCE(peer->is_dead, true);
 }
 
 /* Phase two, after synchronize_net(): stop whatever still runs for it. */
@@ -113,6 +113,11 @@ static void peer_remove_after_dead(struct wg_peer *peer)
 {
 	struct wg_device *wg = peer->device;
 
+	/*
+	 * A handshake that checked is_dead before we set it may have
+	 * installed a keypair after the first clear; it is done by now.
+	 */
+	wg_noise_keypairs_clear(&peer->keypairs);
 	wg_timers_stop(peer);
 
 	/*

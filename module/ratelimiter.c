@@ -402,7 +402,7 @@ bool wg_ratelimiter_selftest(void)
 	gc(t + ENTRY_IDLE_NS + 1, false);
 	if (READ_ONCE(total_entries))
 		goto fail;
-	if (!burst(a4, net, t + 2 * ENTRY_IDLE_NS, PACKETS_BURSTABLE, &test))
+	if (!burst(a4, net, t + 2ULL * ENTRY_IDLE_NS, PACKETS_BURSTABLE, &test))
 		goto fail;
 
 	/* A full table refuses new sources but still serves known ones. */
@@ -412,7 +412,7 @@ bool wg_ratelimiter_selftest(void)
 	spin_unlock_bh(&table_lock);
 	++test;
 	ok = !skb_allow_at(b4, net, t) &&
-	     skb_allow_at(a4, net, t + 3 * ENTRY_IDLE_NS);
+	     skb_allow_at(a4, net, t + 3ULL * ENTRY_IDLE_NS);
 	spin_lock_bh(&table_lock);
 	max_entries = saved_max;
 	spin_unlock_bh(&table_lock);

@@ -36,7 +36,8 @@
  *
  *   WGDEVICE_A_PEERS        NLA_NESTED array, one entry per peer:
  *     WGPEER_A_PUBLIC_KEY                    WG_KEY_LEN bytes
- *     WGPEER_A_PRESHARED_KEY                 WG_KEY_LEN bytes, all zero if unset
+ *     WGPEER_A_PRESHARED_KEY                 WG_KEY_LEN bytes, all zero when
+ *                                            unset
  *     WGPEER_A_ENDPOINT                      struct sockaddr_in (16 bytes) or
  *                                            struct sockaddr_in6 (28 bytes),
  *                                            absent if unknown
@@ -123,11 +124,12 @@
  * outside the __*_F_ALL masks and trailing garbage are all refused with
  * EINVAL or ERANGE.  The whole request is checked before anything changes,
  * so a refused request leaves the configuration as it was.  Once checked,
- * a request can still fail, part way, only for lack of memory or of room
- * for more peers (ENOMEM and the like), or because the listen port cannot be
- * bound; the port is bound first, before anything else is changed.  With NETLINK_EXT_ACK
- * set on the socket, the error carries a message and points at the
- * offending attribute (NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS), or names a
+ * a request can still fail part way, with what came before the failure
+ * applied, for three reasons only: lack of memory (ENOMEM), a device that
+ * already has the maximum of 2^20 peers (ENOSPC), or a listen port that
+ * cannot be bound; the port is bound before anything else is changed.  With
+ * NETLINK_EXT_ACK set on the socket, an error carries a message and points at
+ * the offending attribute (NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS), or names a
  * missing one (NLMSGERR_ATTR_MISS_TYPE, NLMSGERR_ATTR_MISS_NEST).
  */
 
