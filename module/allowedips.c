@@ -42,7 +42,8 @@ static struct kmem_cache *node_cache;
  * cache, so their addresses are at least word aligned).  A NULL parent means
  * the node is a root; which root follows from its address length.
  */
-static struct wg_allowedips_node *parent_of(const struct wg_allowedips_node *node)
+static struct wg_allowedips_node *
+parent_of(const struct wg_allowedips_node *node)
 {
 	return (struct wg_allowedips_node *)(node->parent_bit_packed & ~1UL);
 }
@@ -526,11 +527,21 @@ struct st_ctx {
 /* Stands in for the device's update lock. */
 static DEFINE_MUTEX(st_lock);
 
-#define st_fail(ctx, fmt, ...) do {					\
-	if ((ctx)->errors++ < ST_MAX_ERRORS)				\
-		pr_err("allowedips self-test (%s, seed %llx): " fmt "\n", \
-		       (ctx)->phase, (ctx)->seed, ##__VA_ARGS__);	\
-} while (0)
+/* Counts every failure but prints only the first few. */
+static __printf(2, 3) void st_fail(struct st_ctx *ctx, const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	if (ctx->errors++ >= ST_MAX_ERRORS)
+		return;
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	pr_err("allowedips self-test (%s, seed %llx): %pV\n", ctx->phase,
+	       ctx->seed, &vaf);
+	va_end(args);
+}
 
 static u32 st_rand(struct st_ctx *ctx)
 {

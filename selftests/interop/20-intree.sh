@@ -1,0 +1,176 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Interop with the in-tree wireguard driver on VM B, in both roles.  Our
+# side runs with time_divisor so that a rekey (REKEY_AFTER_TIME and key
+# expiry) happens within the test; the in-tree side keeps real times and
+# must accept the new handshakes.
+. /selftests/lib.sh
+
+DIVISOR=20
+ktap_plan 11
+
+# Our end: wg0 in the root namespace of VM A.  $1: with endpoint (1/0).
+a_setup()
+{
+	local f
+	$IP link del wg0 2>/dev/null || true
+	$IP link add wg0 type wg
+	f=$(mktemp)
+	printf '%s\n' "$INTEROP_A_PRIV" >"$f"
+	$WG set wg0 private-key "$f" listen-port "$INTEROP_WG_PORT"
+	printf '%s\n' "$INTEROP_PSK" >"$f"
+	$WG set wg0 peer "$INTEROP_B_PUB" preshared-key "$f" \
+		allowed-ips "$INTEROP_B_TUN/32,fd41::2/128"
+	rm -f "$f"
+	if [ "$1" = 1 ]; then
+		$WG set wg0 peer "$INTEROP_B_PUB" \
+			endpoint "$INTEROP_B_ADDR:$INTEROP_WG_PORT"
+	fi
+	$IP addr add "$INTEROP_A_TUN/24" dev wg0
+	$IP addr add fd41::1/64 dev wg0 nodad
+	$IP link set wg0 up
+}
+
+# Their end: wg0 of the in-tree kind on VM B.  $1: with endpoint (1/0).
+b_setup()
+{
+	peer_run "
+		ip link del wg0 2>/dev/null
+		set -e
+		ip link add wg0 type wireguard
+		f=\$(mktemp)
+		echo $INTEROP_B_PRIV >\$f
+		wg set wg0 private-key \$f listen-port $INTEROP_WG_PORT
+		echo $INTEROP_PSK >\$f
+		wg set wg0 peer $INTEROP_A_PUB preshared-key \$f \
+			allowed-ips $INTEROP_A_TUN/32,fd41::1/128
+		[ $1 = 1 ] && wg set wg0 peer $INTEROP_A_PUB \
+			endpoint $INTEROP_A_ADDR:$INTEROP_WG_PORT
+		ip addr add $INTEROP_B_TUN/24 dev wg0
+		ip addr add fd41::2/64 dev wg0 nodad
+		ip link set wg0 up
+		pgrep iperf3 >/dev/null || iperf3 -s -D
+	"
+}
+
+handshake_done()
+{
+	$WG show wg0 latest-handshakes | awk '$2 != 0 { ok = 1 } END { exit !ok }'
+}
+
+latest_handshake()
+{
+	$WG show wg0 latest-handshakes | awk '{ print $2 }'
+}
+
+t_load()
+{
+	peer_wait_ready 60
+	modprobe -r wg 2>/dev/null || true
+	modprobe wg time_divisor=$DIVISOR
+	grep -qx $DIVISOR /sys/module/wg/parameters/time_divisor
+}
+
+# Role: we initiate.  B has no endpoint for us, so it cannot start.
+t_we_initiate()
+{
+	b_setup 0
+	a_setup 1
+	ping -c 1 -W 5 "$INTEROP_B_TUN" || true
+	wait_for 20 handshake_done
+	ping -c 5 -i 0.3 -W 3 "$INTEROP_B_TUN"
+	peer_run "wg show wg0"
+	$WG show wg0
+}
+
+t_ping6()
+{
+	wait_for 10 ping -6 -c 1 -W 2 fd41::2
+	ping -6 -c 5 -i 0.3 -W 3 fd41::2
+}
+
+t_iperf()
+{
+	local up down
+	up=$(iperf3 -c "$INTEROP_B_TUN" -t 3 -f m | awk '/receiver/ { print $7 }')
+	down=$(iperf3 -c "$INTEROP_B_TUN" -t 3 -f m -R | awk '/receiver/ { print $7 }')
+	echo "iperf3 to in-tree: $up Mbit/s up, $down Mbit/s down"
+	awk -v a="$up" -v b="$down" 'BEGIN { exit !(a > 0 && b > 0) }'
+}
+
+# A session older than REKEY_AFTER_TIME/DIVISOR is renewed by the
+# initiator while traffic flows; packets keep going through.
+t_rekey()
+{
+	local first now ok=0 i lost
+	first=$(latest_handshake)
+	for i in $(seq 1 60); do
+		ping -c 1 -W 1 "$INTEROP_B_TUN" >/dev/null && ok=$((ok + 1))
+		now=$(latest_handshake)
+		[ "$now" != "$first" ] && [ "$i" -gt 10 ] && break
+		sleep 0.2
+	done
+	echo "handshake at $first, then $now; $ok of $i pings answered"
+	[ "$now" != "$first" ]
+	# A few pings may die with the old session; most must pass.
+	lost=$((i - ok))
+	[ "$lost" -le $((i / 4)) ]
+	ping -c 3 -W 3 "$INTEROP_B_TUN"
+}
+
+# Role: they initiate.  We have no endpoint and learn theirs.
+t_they_initiate()
+{
+	a_setup 0
+	b_setup 1
+	peer_run "ping -c 1 -W 5 $INTEROP_A_TUN; true" >/dev/null
+	wait_for 20 handshake_done
+	peer_run "ping -c 5 -i 0.3 -W 3 $INTEROP_A_TUN"
+	$WG show wg0 endpoints | grep -q "$INTEROP_B_ADDR:$INTEROP_WG_PORT"
+}
+
+t_iperf_they()
+{
+	local out
+	iperf3 -s -D -1 --logfile /tmp/iperf-a.log
+	wait_for 10 ss -Htln "sport = :5201"
+	out=$(peer_run "iperf3 -c $INTEROP_A_TUN -t 3 -f m | awk '/receiver/ { print \$7 }'")
+	echo "iperf3 from in-tree: $out Mbit/s"
+	awk -v a="$out" 'BEGIN { exit !(a > 0) }'
+}
+
+t_rekey_responder()
+{
+	t_rekey
+}
+
+t_counters()
+{
+	local rx tx
+	read -r _ rx tx < <($WG show wg0 transfer)
+	echo "rx $rx tx $tx"
+	[ "$rx" -gt 0 ] && [ "$tx" -gt 0 ]
+	ethtool -S wg0 | grep -E 'rx_auth_fail|rx_replay|rx_handshake_invalid'
+	[ "$(ethtool -S wg0 | awk '/rx_auth_fail:/ { print $2 }')" = 0 ]
+}
+
+t_cleanup()
+{
+	$IP link del wg0
+	peer_run "ip link del wg0"
+	modprobe -r wg
+}
+
+run_case "load wg with time_divisor=$DIVISOR" t_load
+run_case "we initiate: handshake and ping over IPv4" t_we_initiate
+run_case "we initiate: ping over IPv6" t_ping6
+run_case "we initiate: iperf3 both directions" t_iperf
+run_case "we initiate: session renewed while traffic flows" t_rekey
+run_case "they initiate: handshake, ping, endpoint learned" t_they_initiate
+run_case "they initiate: ping over IPv6" t_ping6
+run_case "they initiate: iperf3 from the in-tree side" t_iperf_they
+run_case "they initiate: session renewed while traffic flows" t_rekey_responder
+run_case "no authentication failures, transfer counted" t_counters
+run_case "clean up" t_cleanup
+ktap_finished
