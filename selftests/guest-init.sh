@@ -8,7 +8,7 @@
 #   wgtest.mode=bench      run /selftests/bench.sh
 #   wgtest.mode=interop-a  bring up the link, run /selftests/interop/[0-9]*.sh
 #   wgtest.mode=interop-b  bring up the link, run /selftests/interop/peer.sh
-#   wgtest.only=PATTERN    only test scripts whose name matches the glob
+#   wgtest.only=GLOB       only test scripts whose name matches GLOB or GLOB*
 #   wgtest.timeout=SECONDS limit per test script (default 600)
 # Output is KTAP between the WG-TESTS-BEGIN and WG-TESTS-END markers; the
 # last test is always "kernel log clean".
@@ -28,6 +28,9 @@ mount -t tmpfs tmpfs /run
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mkdir -p /run/netns /run/wireguard /root
 ln -sf /proc/self/fd /dev/fd 2>/dev/null
+ln -sf /proc/self/fd/0 /dev/stdin 2>/dev/null
+ln -sf /proc/self/fd/1 /dev/stdout 2>/dev/null
+ln -sf /proc/self/fd/2 /dev/stderr 2>/dev/null
 hostname wgtest
 /usr/sbin/ip link set lo up
 
@@ -44,7 +47,7 @@ tests=()
 case $mode in
 check) for t in /selftests/tests/*.sh; do
 		# shellcheck disable=SC2053
-		[[ ${t##*/} == $only ]] && tests+=("$t")
+		[[ ${t##*/} == $only || ${t##*/} == $only* ]] && tests+=("$t")
 	done ;;
 demo) tests=(/selftests/demo.sh) ;;
 bench) tests=(/selftests/bench.sh) ;;
@@ -82,6 +85,8 @@ for t in "${tests[@]}"; do
 	else
 		echo "not ok $n $name # exit status $rc"
 	fi
+	# Namespaces left behind must not leak into the next script.
+	/usr/sbin/ip -all netns delete 2>/dev/null
 done
 
 if [ "$mode" = interop-a ]; then

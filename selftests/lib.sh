@@ -196,7 +196,7 @@ _case_cleanup()
 	for ns in $_case_netns; do
 		$IP netns del "$ns" 2>/dev/null || true
 	done
-	_case_links= _case_netns=
+	_case_links='' _case_netns=''
 }
 
 # ns_add NAME...: new namespaces with loopback up.
@@ -302,12 +302,13 @@ interop_link_up()
 }
 
 # peer_run SCRIPT: run SCRIPT with bash on VM B; prints its output and
-# returns its exit status.
+# returns its exit status.  (--no-shutdown: ncat closes the whole
+# connection, answer included, when the client half-closes.)
 peer_run()
 {
 	local out rc
 	out=$(printf '%s\n__WG_CTL_END__\n' "$1" |
-		timeout 300 ncat "$INTEROP_B_ADDR" "$INTEROP_CTL_PORT") || true
+		timeout 300 ncat --no-shutdown "$INTEROP_B_ADDR" "$INTEROP_CTL_PORT") || true
 	rc=$(printf '%s\n' "$out" | sed -n 's/^__WG_CTL_RC__ //p' | tail -n 1)
 	printf '%s\n' "$out" | grep -v '^__WG_CTL_RC__ ' || true
 	[ -n "$rc" ] || { echo "peer_run: no answer from $INTEROP_B_ADDR"; return 1; }

@@ -11,7 +11,7 @@
 #
 # Environment knobs:
 #   WG_KERNELS="6.1*"      only kernels whose release matches one of these globs
-#   WG_ONLY="00-*"         only guest test scripts matching this glob
+#   WG_ONLY="00"           only guest test scripts matching this glob (or glob*)
 #   WG_INTEROP=0           skip the two-VM interop run (1: first kernel
 #                          only, the default; all: every kernel)
 #   WG_DKMS=0              skip the DKMS build check
@@ -66,10 +66,13 @@ result()
 # build_module REL KDIR OUTDIR: prints the path of wg.ko on success.
 build_module()
 {
-	local rel=$1 kdir=$2 out=$3 src=$WG_CACHE/build/$rel
+	local rel=$1 kdir=$2 out=$3 src
+	src=$WG_CACHE/build/$rel
 
 	mkdir -p "$src"
-	rsync -a --delete --exclude '*.o' --exclude '*.ko' --exclude '.*.cmd' \
+	# Content-compared copy, new mtime on change: kbuild rebuilds exactly
+	# what changed, whichever tree (WG_SRC) the last build came from.
+	rsync -rlpD --checksum --delete --exclude '*.o' --exclude '*.ko' --exclude '.*.cmd' \
 		--exclude '*.mod*' --exclude 'Module.symvers' --exclude 'modules.order' \
 		"$WG_SRC/Kbuild" "$WG_SRC/module" "$WG_SRC/include" "$src/" >/dev/null
 	# Kbuild keeps objects of removed sources around; drop stale ones.
@@ -102,6 +105,9 @@ dkms_check()
 		dkms build $d -m wg -v "$ver" -k "$rel" -j "$JOBS"
 	} >"$out/dkms.log" 2>&1 || true
 	ko=$(find "$t/tree/wg/$ver/$rel" -name 'wg.ko*' 2>/dev/null | head -n 1)
+	if [ -f "$t/tree/wg/$ver/build/make.log" ]; then
+		cp "$t/tree/wg/$ver/build/make.log" "$out/dkms-make.log"
+	fi
 	# shellcheck disable=SC2086
 	dkms remove $d -m wg -v "$ver" --all >>"$out/dkms.log" 2>&1 || true
 	rm -rf "$t"
@@ -129,7 +135,7 @@ modinfo_check()
 
 # Tools copied into the guest: "name[:alias,alias...]"; missing ones are
 # left out (the tests that need them skip).
-GUEST_TOOLS="bash ip ss bridge tc wg wg-quick wireguard-go iperf3 ncat tcpdump
+GUEST_TOOLS="bash ip ss bridge tc ping wg wg-quick wireguard-go iperf3 ncat tcpdump
 	timeout nft ethtool conntrack
 	kmod:modprobe,insmod,rmmod,lsmod,depmod,modinfo
 	xtables-nft-multi:iptables,iptables-nft,ip6tables,ip6tables-nft,iptables-save,iptables-restore,ip6tables-save,ip6tables-restore,iptables-nft-save,iptables-nft-restore
@@ -176,7 +182,7 @@ copy_elf()
 
 pack_base()
 {
-	local rel=$1 kmods=$2 root=$3 spec name aliases path a m f
+	local rel=$1 kmods=$2 root=$3 spec name aliases path a m f d
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib,lib64,etc,proc,sys,dev,tmp,run,root,var,selftests}
 	ln -s ../run "$root/var/run"
@@ -254,7 +260,8 @@ pack_base()
 # base_initramfs REL MODDIR: cached cpio of everything but our files.
 base_initramfs()
 {
-	local rel=$1 kmods=$2 dir=$WG_CACHE/initramfs/$rel fp spec p
+	local rel=$1 kmods=$2 dir fp spec p
+	dir=$WG_CACHE/initramfs/$rel
 	mkdir -p "$dir"
 	fp=$( {
 		declare -f pack_base copy_elf guest_root_etc
@@ -283,10 +290,23 @@ make_initrd()
 	ov=$(mktemp -d /tmp/wg-overlay.XXXXXX)
 	mkdir -p "$ov/selftests" "$ov/lib/modules/$rel/extra"
 	install -m 0755 "$HERE/guest-init.sh" "$ov/init"
-	cp "$HERE/lib.sh" "$ov/selftests/"
-	for f in demo.sh bench.sh; do
-		if [ -f "$HERE/$f" ]; then cp "$HERE/$f" "$ov/selftests/"; fi
+	# Guest-side libraries (lib.sh, tunnel-lib.sh, ...), demo.sh, bench.sh.
+	for f in "$HERE"/*.sh; do
+		case ${f##*/} in
+		run.sh|setup-host.sh|guest-init.sh) ;;
+		*) cp "$f" "$ov/selftests/" ;;
+		esac
 	done
+	# Static helpers from selftests/tools, built once per run.
+	if [ -n "$TOOLS_BIN" ]; then
+		mkdir -p "$ov/selftests/tools" "$ov/usr/bin"
+		cp "$TOOLS_BIN"/* "$ov/selftests/tools/"
+		cp "$TOOLS_BIN"/* "$ov/usr/bin/"
+	fi
+	# Not installed in /etc/modprobe.d: tests that want it copy it there.
+	if [ -f "$WG_SRC/module/wg-modprobe.conf" ]; then
+		cp "$WG_SRC/module/wg-modprobe.conf" "$ov/selftests/"
+	fi
 	for d in tests interop; do
 		if [ -d "$HERE/$d" ]; then cp -r "$HERE/$d" "$ov/selftests/"; fi
 	done
@@ -310,6 +330,30 @@ make_initrd()
 	rm -rf "$ov"
 }
 
+# build_tools: selftests/tools/Makefile's programs, built in a copy so the
+# source tree stays clean; sets TOOLS_BIN (empty if there are none).
+TOOLS_BIN=
+build_tools()
+{
+	local t f
+	[ -f "$HERE/tools/Makefile" ] || return 0
+	t=$WG_RESULTS/tools
+	rm -rf "$t" && mkdir -p "$t/src" "$t/bin"
+	cp -r "$HERE/tools/." "$t/src/"
+	if ! make -C "$t/src" >"$t/build.log" 2>&1; then
+		tail -n 20 "$t/build.log" | sed 's/^/# /'
+		result fail "build selftests/tools" "see $t/build.log"
+		return 0
+	fi
+	for f in "$t/src"/*; do
+		if [ -f "$f" ] && [ -x "$f" ] && [ "$(head -c 4 "$f" | tail -c 3)" = ELF ]; then
+			cp "$f" "$t/bin/"
+		fi
+	done
+	compgen -G "$t/bin/*" >/dev/null && TOOLS_BIN=$t/bin
+	result ok "build selftests/tools"
+}
+
 # --- VMs --------------------------------------------------------------
 
 # boot_vm VMLINUZ INITRD APPEND LOG PREFIX [QEMU ARGS...]
@@ -318,14 +362,18 @@ boot_vm()
 {
 	local vmlinuz=$1 initrd=$2 append=$3 log=$4 prefix=$5
 	shift 5
+	VM_SEQ=$((VM_SEQ + 1))
 	timeout -k 10 "$WG_VM_TIMEOUT" qemu-system-x86_64 \
+		-pidfile "${VM_PIDFILE:-$PIDDIR/vm.$BASHPID.$VM_SEQ}" \
 		-machine pc -accel tcg -cpu max -smp 2 -m 1G \
 		-nodefaults -no-user-config -display none -vga none \
 		-serial stdio -monitor none -no-reboot \
 		-kernel "$vmlinuz" -initrd "$initrd" \
 		-append "console=ttyS0 quiet panic=-1 log_buf_len=4M $append $WG_APPEND" \
 		"$@" </dev/null 2>&1 |
-		tr -d '\r' | tee "$log" | sed -u "s/^/$prefix/" || true
+		tr -d '\r' | tee "$log" | sed -u "s/^/$prefix/" &
+	# In the background so that a signal to run.sh runs its trap now.
+	wait $! || true
 }
 
 # tally LOG LABEL: count the KTAP results of one VM.  Returns 3 if the VM
@@ -413,14 +461,13 @@ free_port()
 # listens on a QEMU socket netdev, VM A (our module, interop/*.sh) connects.
 run_interop()
 {
-	local label=$1 vmlinuz=$2 initrd=$3 dir=$4 try port bpid i ok
+	local label=$1 vmlinuz=$2 initrd=$3 dir=$4 try port bpid i ok peerpid
 	for try in 1 2; do
 		port=$(free_port)
 		say "$label: booting interop peer (in-tree wireguard) and test VM, link on 127.0.0.1:$port"
-		rm -f "$dir/peer.pid"
-		boot_vm "$vmlinuz" "$initrd" "wgtest.mode=interop-b wgtest.timeout=$WG_VM_TIMEOUT" \
+		peerpid=$PIDDIR/vm.peer.$port
+		VM_PIDFILE=$peerpid boot_vm "$vmlinuz" "$initrd" "wgtest.mode=interop-b wgtest.timeout=$WG_VM_TIMEOUT" \
 			"$dir/interop-b.log" "[peer] " \
-			-pidfile "$dir/peer.pid" \
 			-netdev "socket,id=n0,listen=127.0.0.1:$port" \
 			-device virtio-net-pci,netdev=n0,mac=52:54:00:00:f1:02 &
 		bpid=$!
@@ -434,13 +481,13 @@ run_interop()
 			-netdev "socket,id=n0,connect=127.0.0.1:$port" \
 			-device virtio-net-pci,netdev=n0,mac=52:54:00:00:f1:01
 		# B powers off once A said it is done; do not wait forever.
-		for i in $(seq 600); do
+		for _ in $(seq 600); do
 			kill -0 "$bpid" 2>/dev/null || break
 			sleep 0.1
 		done
-		if kill -0 "$bpid" 2>/dev/null && [ -f "$dir/peer.pid" ]; then
+		if kill -0 "$bpid" 2>/dev/null; then
 			echo "# $label: peer VM still running; stopping it"
-			kill "$(cat "$dir/peer.pid")" 2>/dev/null || true
+			kill_vm "$peerpid"
 		fi
 		wait "$bpid" || true
 		ok=1
@@ -457,22 +504,59 @@ run_interop()
 	done
 }
 
+# VMs still running when run.sh ends (interrupted, killed) are stopped.
+PIDDIR=$(mktemp -d /tmp/wg-vms.XXXXXX)
+VM_SEQ=0
+stop_vms()
+{
+	local f
+	for f in "$PIDDIR"/vm.*; do
+		kill_vm "$f"
+	done
+	rm -rf "$PIDDIR"
+}
+
+# kill_vm PIDFILE: stop that QEMU, if it is still one.
+kill_vm()
+{
+	local pid
+	pid=$(cat "$1" 2>/dev/null) || return 0
+	if [ -n "$pid" ] && grep -q '^qemu-system' "/proc/$pid/comm" 2>/dev/null; then
+		kill "$pid" 2>/dev/null || true
+	fi
+	return 0
+}
+trap stop_vms EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 # --- main -----------------------------------------------------------------
+
+mkdir -p "$WG_CACHE"
+exec 9>"$WG_CACHE/run.lock"
+if ! flock -n 9; then
+	say "another selftests/run.sh holds $WG_CACHE/run.lock; waiting"
+	flock 9
+fi
 
 say "setting up the host (selftests/setup-host.sh)"
 bash "$HERE/setup-host.sh" >/dev/null
 
 mapfile -t KERNELS <"$WG_CACHE/kernels"
 selected=()
+read -ra kglobs <<<"$WG_KERNELS"
 for line in "${KERNELS[@]}"; do
 	read -r rel _ <<<"$line"
-	for g in $WG_KERNELS; do
+	for g in "${kglobs[@]}"; do
 		# shellcheck disable=SC2053
 		if [[ $rel == $g ]]; then selected+=("$line"); break; fi
 	done
 done
 [ ${#selected[@]} -gt 0 ] || { echo "no kernel matches WG_KERNELS=$WG_KERNELS" >&2; exit 2; }
 [ "$cmd" = check ] || selected=("${selected[0]}")
+
+mkdir -p "$WG_RESULTS"
+build_tools
 
 first=1
 for line in "${selected[@]}"; do

@@ -47,7 +47,8 @@ meta_dep()
 
 HOST_PKGS="qemu-system-x86 busybox-static iproute2 wireguard-tools wireguard-go
 	iperf3 ncat iptables dkms sparse kmod cpio xz-utils gcc make bc flex
-	bison libelf-dev python3 tcpdump rsync coreutils util-linux"
+	bison libelf-dev python3 tcpdump rsync coreutils util-linux
+	ethtool iputils-ping libc6-dev"
 
 add_backports
 apt_update
