@@ -420,18 +420,11 @@ static int put_peers(struct sk_buff *skb, struct dump_ctx *ctx)
 
 static int wg_get_device_start(struct netlink_callback *cb)
 {
-	struct nlattr **attrs = wg_compat_genl_dump_attrs(cb);
-	struct dump_ctx *ctx = dump_ctx(cb);
-	struct wg_device *wg;
-
-	if (!attrs)
-		return -EINVAL;
-	wg = lookup_device(sock_net(cb->skb->sk), attrs, &ctx->dev_tracker,
-			   cb->extack);
-	if (IS_ERR(wg))
-		return PTR_ERR(wg);
-	ctx->wg = wg;
-	return 0;
+	/*
+	 * The device is looked up by the first dump call rather than here:
+	 * before 6.x, ->start() has no extack to explain a failure with.
+	 */
+	return wg_compat_genl_dump_attrs(cb) ? 0 : -EINVAL;
 }
 
 /*
@@ -447,6 +440,15 @@ static int wg_get_device_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	unsigned int mark;
 	void *hdr;
 	int ret;
+
+	if (!wg) {
+		wg = lookup_device(sock_net(cb->skb->sk),
+				   wg_compat_genl_dump_attrs(cb),
+				   &ctx->dev_tracker, cb->extack);
+		if (IS_ERR(wg))
+			return PTR_ERR(wg);
+		ctx->wg = wg;
+	}
 
 	/* A rename changes dev->name under RTNL only. */
 	rtnl_lock();

@@ -288,6 +288,8 @@ make_initrd()
 	local rel=$1 kmods=$2 ko=$3 out=$4 base ov md
 	base=$(base_initramfs "$rel" "$kmods")
 	ov=$(mktemp -d /tmp/wg-overlay.XXXXXX)
+	# The archive's "." becomes the guest's "/": mktemp made it 0700.
+	chmod 0755 "$ov"
 	mkdir -p "$ov/selftests" "$ov/lib/modules/$rel/extra"
 	install -m 0755 "$HERE/guest-init.sh" "$ov/init"
 	# Guest-side libraries (lib.sh, tunnel-lib.sh, ...), demo.sh, bench.sh.
