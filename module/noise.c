@@ -464,9 +464,8 @@ bool wg_noise_received_with_keypair(struct wg_noise_keypairs *keypairs,
 	return true;
 }
 
-void wg_noise_set_static_identity_private_key(
-	struct wg_noise_static_identity *static_identity,
-	const u8 private_key[NOISE_PUBLIC_KEY_LEN])
+void wg_noise_set_static_identity_private_key(struct wg_noise_static_identity *static_identity,
+					      const u8 private_key[NOISE_PUBLIC_KEY_LEN])
 {
 	static const u8 zero[NOISE_PUBLIC_KEY_LEN];
 
@@ -520,9 +519,8 @@ static bool __must_check new_ephemeral(struct wg_noise_handshake *handshake,
 					  handshake->ephemeral_private);
 }
 
-bool wg_noise_handshake_create_initiation(
-	struct wg_message_handshake_initiation *dst,
-	struct wg_noise_handshake *handshake)
+bool wg_noise_handshake_create_initiation(struct wg_message_handshake_initiation *dst,
+					  struct wg_noise_handshake *handshake)
 {
 	u8 timestamp[NOISE_TIMESTAMP_LEN];
 	u8 key[NOISE_SYMMETRIC_KEY_LEN];
@@ -957,15 +955,15 @@ static bool run_counter_cases(struct wg_noise_replay_counter *counter,
 			      const struct counter_case *cases, size_t n,
 			      const char *name)
 {
+	static const char * const verdict[] = { "rejected", "accepted" };
 	size_t i;
 
 	for (i = 0; i < n; ++i) {
 		if (wg_noise_counter_validate(counter, cases[i].nonce) ==
 		    cases[i].accept)
 			continue;
-		pr_err("counter self-test %s, case %zu (nonce %llu): expected %s\n",
-		       name, i, cases[i].nonce,
-		       cases[i].accept ? "accept" : "reject");
+		pr_err("counter self-test %s, case %zu (nonce %llu): should be %s\n",
+		       name, i, cases[i].nonce, verdict[cases[i].accept]);
 		return false;
 	}
 	return true;

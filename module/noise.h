@@ -115,14 +115,12 @@ bool wg_noise_received_with_keypair(struct wg_noise_keypairs *keypairs,
 				    struct wg_noise_keypair *received_keypair);
 void wg_noise_expire_current_peer_keypairs(struct wg_peer *peer);
 
-void wg_noise_set_static_identity_private_key(
-	struct wg_noise_static_identity *static_identity,
-	const u8 private_key[NOISE_PUBLIC_KEY_LEN]);
+void wg_noise_set_static_identity_private_key(struct wg_noise_static_identity *static_identity,
+					      const u8 private_key[NOISE_PUBLIC_KEY_LEN]);
 void wg_noise_precompute_static_static(struct wg_peer *peer);
 
-bool wg_noise_handshake_create_initiation(
-	struct wg_message_handshake_initiation *dst,
-	struct wg_noise_handshake *handshake);
+bool wg_noise_handshake_create_initiation(struct wg_message_handshake_initiation *dst,
+					  struct wg_noise_handshake *handshake);
 /* Returns a peer reference, or NULL. */
 struct wg_peer *
 wg_noise_handshake_consume_initiation(struct wg_message_handshake_initiation *src,

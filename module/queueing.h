@@ -68,6 +68,7 @@ static inline unsigned int wg_peer_queue_len(struct wg_peer_queue *queue)
 {
 	return skb_queue_len_lockless(&queue->list);
 }
+
 /*
  * Adds @skb to @peer_queue and to the device ring; on a full ring the packet
  * stays in the peer queue marked dead, and -ENOSPC is returned.

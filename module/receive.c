@@ -116,7 +116,7 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 
 	if (SKB_TYPE_LE32(skb) == cpu_to_le32(MESSAGE_HANDSHAKE_COOKIE)) {
 		wg_dbg_skb_ratelimited("%s: receiving cookie reply from %pISpfsc\n",
-					wg->dev->name, skb);
+				       wg->dev->name, skb);
 		wg_cookie_message_consume((struct wg_message_handshake_cookie *)
 					  skb->data, wg);
 		return;
@@ -135,7 +135,7 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 				WG_STAT_RX_HANDSHAKE_RATELIMITED :
 				WG_STAT_RX_HANDSHAKE_BAD_MAC);
 		wg_dbg_skb_ratelimited("%s: invalid MAC or rate limited handshake from %pISpfsc\n",
-					wg->dev->name, skb);
+				       wg->dev->name, skb);
 		return;
 	}
 
@@ -153,7 +153,7 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 		if (unlikely(!peer)) {
 			wg_stat_inc(wg, WG_STAT_RX_HANDSHAKE_INVALID);
 			wg_dbg_skb_ratelimited("%s: invalid handshake initiation from %pISpfsc\n",
-						wg->dev->name, skb);
+					       wg->dev->name, skb);
 			return;
 		}
 		wg_socket_set_peer_endpoint_from_skb(peer, skb);
@@ -175,7 +175,7 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 		if (unlikely(!peer)) {
 			wg_stat_inc(wg, WG_STAT_RX_HANDSHAKE_INVALID);
 			wg_dbg_skb_ratelimited("%s: invalid handshake response from %pISpfsc\n",
-						wg->dev->name, skb);
+					       wg->dev->name, skb);
 			return;
 		}
 		wg_socket_set_peer_endpoint_from_skb(peer, skb);
@@ -233,7 +233,8 @@ static void keep_key_fresh(struct wg_peer *peer)
 	send = keypair && READ_ONCE(keypair->sending.is_valid) &&
 	       keypair->i_am_the_initiator &&
 	       wg_birthdate_has_expired(keypair->receiving.birthdate,
-			REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT);
+					REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT -
+					REKEY_TIMEOUT);
 	rcu_read_unlock_bh();
 
 	if (unlikely(send)) {
@@ -332,7 +333,7 @@ static void consume_data(struct wg_device *wg, struct sk_buff *skb)
 	if (unlikely(!keypair)) {
 		wg_stat_inc(wg, WG_STAT_RX_NO_KEYPAIR);
 		wg_dbg_skb_ratelimited("%s: data packet for unknown session from %pISpfsc\n",
-					wg->dev->name, skb);
+				       wg->dev->name, skb);
 		goto err;
 	}
 	if (unlikely(READ_ONCE(peer->is_dead))) {
@@ -391,7 +392,7 @@ void wg_packet_receive(struct wg_device *wg, struct sk_buff *skb)
 		if (ret) {
 			wg_stat_inc(wg, WG_STAT_RX_HANDSHAKE_QUEUE_FULL);
 			wg_dbg_skb_ratelimited("%s: dropping handshake from %pISpfsc: queue full\n",
-						wg->dev->name, skb);
+					       wg->dev->name, skb);
 			goto err;
 		}
 		atomic_inc(&wg->handshake_queue_len);

@@ -290,8 +290,8 @@ static struct wg_noise_keypair *sending_keypair(struct wg_peer *peer)
 	struct wg_noise_keypair *keypair;
 
 	rcu_read_lock_bh();
-	keypair = wg_noise_keypair_get(
-		rcu_dereference_bh(peer->keypairs.current_keypair));
+	keypair = rcu_dereference_bh(peer->keypairs.current_keypair);
+	keypair = wg_noise_keypair_get(keypair);
 	rcu_read_unlock_bh();
 	if (unlikely(!keypair))
 		return NULL;

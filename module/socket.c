@@ -50,8 +50,8 @@ static struct rtable *route4(struct wg_device *wg, struct sock *sock,
 	struct rtable *rt;
 
 	security_sk_classify_flow(sock, flowi4_to_flowi_common(fl));
-	if (unlikely(fl->saddr && !inet_confirm_addr(net, NULL, 0, fl->saddr,
-						      RT_SCOPE_HOST)))
+	if (unlikely(fl->saddr &&
+		     !inet_confirm_addr(net, NULL, 0, fl->saddr, RT_SCOPE_HOST)))
 		forget_src4(endpoint, fl, cache);
 	rt = ip_route_output_flow(net, fl, sock);
 	/* The cached source moved to another interface: route afresh. */
@@ -161,7 +161,8 @@ static int send6(struct wg_device *wg, struct sk_buff *skb,
 		security_sk_classify_flow(sock, flowi6_to_flowi_common(&fl));
 		if (unlikely(!ipv6_addr_any(&fl.saddr) &&
 			     !ipv6_chk_addr(sock_net(sock), &fl.saddr, NULL, 0))) {
-			endpoint->src6 = fl.saddr = in6addr_any;
+			fl.saddr = in6addr_any;
+			endpoint->src6 = in6addr_any;
 			if (cache)
 				dst_cache_reset(cache);
 		}
@@ -275,12 +276,14 @@ int wg_socket_endpoint_from_skb(struct wg_endpoint *endpoint,
 		endpoint->src4.s_addr = ip_hdr(skb)->daddr;
 		endpoint->src_if4 = skb->skb_iif;
 	} else if (skb->protocol == htons(ETH_P_IPV6)) {
+		const struct ipv6hdr *ip6 = ipv6_hdr(skb);
+
 		endpoint->addr6.sin6_family = AF_INET6;
 		endpoint->addr6.sin6_port = udp_hdr(skb)->source;
-		endpoint->addr6.sin6_addr = ipv6_hdr(skb)->saddr;
-		endpoint->addr6.sin6_scope_id = ipv6_iface_scope_id(
-			&ipv6_hdr(skb)->saddr, skb->skb_iif);
-		endpoint->src6 = ipv6_hdr(skb)->daddr;
+		endpoint->addr6.sin6_addr = ip6->saddr;
+		endpoint->addr6.sin6_scope_id =
+			ipv6_iface_scope_id(&ip6->saddr, skb->skb_iif);
+		endpoint->src6 = ip6->daddr;
 	} else {
 		return -EINVAL;
 	}
@@ -462,9 +465,9 @@ void wg_socket_reinit(struct wg_device *wg, struct sock *new4,
 
 	mutex_lock(&wg->socket_update_lock);
 	old4 = rcu_dereference_protected(wg->sock4,
-			lockdep_is_held(&wg->socket_update_lock));
+					 lockdep_is_held(&wg->socket_update_lock));
 	old6 = rcu_dereference_protected(wg->sock6,
-			lockdep_is_held(&wg->socket_update_lock));
+					 lockdep_is_held(&wg->socket_update_lock));
 	rcu_assign_pointer(wg->sock4, new4);
 	rcu_assign_pointer(wg->sock6, new6);
 	if (new4)

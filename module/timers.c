@@ -41,7 +41,7 @@ static void expired_retransmit_handshake(struct timer_list *timer)
 		net_dbg_ratelimited("%s: peer %llu: no handshake after %d attempts, giving up\n",
 				    peer->device->dev->name, peer->internal_id,
 				    MAX_TIMER_HANDSHAKES + 2);
-		wg_compat_timer_delete(&peer->timer_send_keepalive);
+		timer_delete(&peer->timer_send_keepalive);
 		/* Nothing will carry the staged packets any more. */
 		wg_packet_purge_staged_packets(peer);
 		if (!timer_pending(&peer->timer_zero_key_material))
@@ -139,12 +139,12 @@ void wg_timers_data_received(struct wg_peer *peer)
 
 void wg_timers_any_authenticated_packet_sent(struct wg_peer *peer)
 {
-	wg_compat_timer_delete(&peer->timer_send_keepalive);
+	timer_delete(&peer->timer_send_keepalive);
 }
 
 void wg_timers_any_authenticated_packet_received(struct wg_peer *peer)
 {
-	wg_compat_timer_delete(&peer->timer_new_handshake);
+	timer_delete(&peer->timer_new_handshake);
 }
 
 void wg_timers_handshake_initiated(struct wg_peer *peer)
@@ -155,7 +155,7 @@ void wg_timers_handshake_initiated(struct wg_peer *peer)
 
 void wg_timers_handshake_complete(struct wg_peer *peer)
 {
-	wg_compat_timer_delete(&peer->timer_retransmit_handshake);
+	timer_delete(&peer->timer_retransmit_handshake);
 	peer->timer_handshake_attempts = 0;
 	peer->sent_lastminute_handshake = false;
 	ktime_get_real_ts64(&peer->walltime_last_handshake);
@@ -194,10 +194,10 @@ void wg_timers_init(struct wg_peer *peer)
 
 void wg_timers_stop(struct wg_peer *peer)
 {
-	wg_compat_timer_delete_sync(&peer->timer_retransmit_handshake);
-	wg_compat_timer_delete_sync(&peer->timer_send_keepalive);
-	wg_compat_timer_delete_sync(&peer->timer_new_handshake);
-	wg_compat_timer_delete_sync(&peer->timer_zero_key_material);
-	wg_compat_timer_delete_sync(&peer->timer_persistent_keepalive);
+	timer_delete_sync(&peer->timer_retransmit_handshake);
+	timer_delete_sync(&peer->timer_send_keepalive);
+	timer_delete_sync(&peer->timer_new_handshake);
+	timer_delete_sync(&peer->timer_zero_key_material);
+	timer_delete_sync(&peer->timer_persistent_keepalive);
 	flush_work(&peer->clear_peer_work);
 }
