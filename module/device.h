@@ -71,6 +71,8 @@ struct wg_device {
 	struct mutex device_update_lock, socket_update_lock;
 	struct list_head device_list, peer_list;
 	atomic_t handshake_queue_len;
+	/* When the handshake queue was last found long: cookie mode. */
+	u64 last_under_load;
 	unsigned int num_peers;
 	/* Bumped on every configuration change, for split dumps. */
 	unsigned int device_update_gen;

@@ -91,16 +91,15 @@ static enum wg_stat prepare_skb_header(struct sk_buff *skb)
 
 static bool handshake_under_load(struct wg_device *wg)
 {
-	static u64 last_under_load;
 	bool under_load;
 
 	/* Stay in cookie mode for a second after the pressure goes away. */
 	under_load = atomic_read(&wg->handshake_queue_len) >=
 		     MAX_QUEUED_INCOMING_HANDSHAKES / 8;
 	if (under_load) {
-		WRITE_ONCE(last_under_load, ktime_get_coarse_boottime_ns());
+		WRITE_ONCE(wg->last_under_load, ktime_get_coarse_boottime_ns());
 	} else {
-		u64 last = READ_ONCE(last_under_load);
+		u64 last = READ_ONCE(wg->last_under_load);
 
 		under_load = last && !wg_birthdate_has_expired(last, 1);
 	}
