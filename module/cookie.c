@@ -272,14 +272,14 @@ void wg_cookie_message_create(struct wg_message_handshake_cookie *dst,
 	memzero_explicit(cookie, sizeof(cookie));
 }
 
-void wg_cookie_message_consume(struct wg_message_handshake_cookie *src,
+bool wg_cookie_message_consume(struct wg_message_handshake_cookie *src,
 			       struct wg_device *wg)
 {
 	struct wg_index_hashtable_entry *entry;
 	struct wg_peer *peer = NULL;
 	u8 cookie[COOKIE_LEN];
 	struct wg_cookie *c;
-	bool ok;
+	bool ok = false;
 
 	rcu_read_lock_bh();
 	entry = wg_index_hashtable_lookup(wg->index_hashtable,
@@ -288,7 +288,7 @@ void wg_cookie_message_consume(struct wg_message_handshake_cookie *src,
 					  src->receiver_index, &peer);
 	rcu_read_unlock_bh();
 	if (unlikely(!entry))
-		return;
+		return false;
 	c = &peer->latest_cookie;
 
 	down_read(&c->lock);
@@ -318,4 +318,5 @@ void wg_cookie_message_consume(struct wg_message_handshake_cookie *src,
 out:
 	memzero_explicit(cookie, sizeof(cookie));
 	wg_peer_put(peer);
+	return ok;
 }

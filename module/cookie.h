@@ -55,7 +55,8 @@ void wg_cookie_add_mac_to_packet(void *message, size_t len,
 void wg_cookie_message_create(struct wg_message_handshake_cookie *src,
 			      struct sk_buff *skb, __le32 index,
 			      struct wg_cookie_checker *checker);
-void wg_cookie_message_consume(struct wg_message_handshake_cookie *src,
+/* Returns false if the reply was dropped: unknown index, unsolicited, forged. */
+bool wg_cookie_message_consume(struct wg_message_handshake_cookie *src,
 			       struct wg_device *wg);
 
 #endif /* _WG_COOKIE_H */

@@ -116,8 +116,9 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 	if (SKB_TYPE_LE32(skb) == cpu_to_le32(MESSAGE_HANDSHAKE_COOKIE)) {
 		wg_dbg_skb_ratelimited("%s: receiving cookie reply from %pISpfsc\n",
 				       wg->dev->name, skb);
-		wg_cookie_message_consume((struct wg_message_handshake_cookie *)
-					  skb->data, wg);
+		if (!wg_cookie_message_consume((struct wg_message_handshake_cookie *)
+					       skb->data, wg))
+			wg_stat_inc(wg, WG_STAT_RX_COOKIE_INVALID);
 		return;
 	}
 
