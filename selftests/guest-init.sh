@@ -8,7 +8,7 @@
 #   wgtest.mode=bench      run /selftests/bench.sh
 #   wgtest.mode=interop-a  bring up the link, run /selftests/interop/[0-9]*.sh
 #   wgtest.mode=interop-b  bring up the link, run /selftests/interop/peer.sh
-#   wgtest.only=GLOB       only test scripts whose name matches GLOB or GLOB*
+#   wgtest.only=GLOB[,GLOB] only test scripts whose name matches GLOB or GLOB*
 #   wgtest.timeout=SECONDS limit per test script (default 600)
 # Output is KTAP between the WG-TESTS-BEGIN and WG-TESTS-END markers; the
 # last test is always "kernel log clean".
@@ -46,8 +46,13 @@ done
 tests=()
 case $mode in
 check) for t in /selftests/tests/*.sh; do
-		# shellcheck disable=SC2053
-		[[ ${t##*/} == $only || ${t##*/} == $only* ]] && tests+=("$t")
+		for g in ${only//,/ }; do
+			# shellcheck disable=SC2053
+			if [[ ${t##*/} == $g || ${t##*/} == $g* ]]; then
+				tests+=("$t")
+				break
+			fi
+		done
 	done ;;
 demo) tests=(/selftests/demo.sh) ;;
 bench) tests=(/selftests/bench.sh) ;;
@@ -58,8 +63,13 @@ interop-a)
 interop-b) tests=(/selftests/interop/peer.sh) ;;
 esac
 
-# Kernel messages after this point are the tests'.
+# Kernel messages after this point are the tests'.  The tests may log
+# more than the ring buffer holds (created/destroyed lines of fuzzers), so
+# a reader keeps everything from the marker on.
 dmesg -c >/tmp/boot-dmesg
+cat /proc/kmsg >/tmp/kmsg-all 2>/dev/null &
+kmsg_pid=$!
+echo "wgtest: tests begin" >/dev/kmsg
 echo "WG-TESTS-BEGIN $mode $(uname -r)"
 echo "KTAP version 1"
 echo "1..$((${#tests[@]} + 1))"
@@ -96,10 +106,39 @@ fi
 # Anything the kernel complained about while the tests ran?
 n=$((n + 1))
 splat='BUG:|WARNING:|KASAN|UBSAN|kmemleak|Oops|general protection|lockdep|INFO: (rcu|task .* blocked|possible)|rcu_.*(stall|detected)|Call Trace|Kernel panic|refcount_t:|list_(add|del) corruption|stack-protector|double fault|unreferenced object'
-dmesg >/tmp/test-dmesg
-if grep -Eq "$splat" /tmp/test-dmesg; then
+# kmemleak (debug kernel): scan after the suite; a report that names one
+# of our module's functions or objects fails the run.
+leaks=
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan >/sys/kernel/debug/kmemleak
+	sleep 6
+	echo scan >/sys/kernel/debug/kmemleak
+	awk '/^unreferenced object/ { if (r ~ /\[wg\]|wg_/) printf "%s", r; r = "" }
+		{ r = r $0 "\n" } END { if (r ~ /\[wg\]|wg_/) printf "%s", r }' \
+		/sys/kernel/debug/kmemleak >/tmp/kmemleak-wg
+	if [ -s /tmp/kmemleak-wg ]; then
+		leaks=1
+		echo "# kmemleak reports naming the module:"
+		sed 's/^/# /' /tmp/kmemleak-wg | head -n 200
+	else
+		echo "# kmemleak: $(grep -c '^unreferenced object' /sys/kernel/debug/kmemleak) unreferenced objects, none of the module's"
+	fi
+fi
+sleep 1
+kill "$kmsg_pid" 2>/dev/null
+if [ -s /tmp/kmsg-all ]; then
+	sed -n '/wgtest: tests begin/,$p' /tmp/kmsg-all >/tmp/test-dmesg
+	dmesg >>/tmp/test-dmesg
+else
+	dmesg >/tmp/test-dmesg
+fi
+# Our own scan's summary line is judged above, by what it found.
+sed -i '/kmemleak: [0-9]* new suspected memory leaks/d' /tmp/test-dmesg
+if [ -n "$leaks" ]; then
+	echo "not ok $n kernel log clean"
+elif grep -Eq "$splat" /tmp/test-dmesg; then
 	echo "# kernel log after WG-TESTS-BEGIN:"
-	sed 's/^/# /' /tmp/test-dmesg | head -n 300
+	grep -E -B 5 -A 40 "$splat" /tmp/test-dmesg | sed 's/^/# /' | head -n 400
 	echo "not ok $n kernel log clean"
 else
 	echo "ok $n kernel log clean"

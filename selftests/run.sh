@@ -7,7 +7,7 @@
 #
 #   bash selftests/run.sh check   host checks + tests/*.sh + interop/*.sh
 #   bash selftests/run.sh demo    walkthrough on the first kernel
-#   bash selftests/run.sh bench   throughput (placeholder for now)
+#   bash selftests/run.sh bench   in-tree vs wg vs wireguard-go (selftests/bench.sh)
 #
 # Environment knobs:
 #   WG_KERNELS="6.1*"      only kernels whose release matches one of these globs
@@ -20,6 +20,18 @@
 #   WG_VM_TIMEOUT=SECONDS  host-side limit per VM (default 900)
 #   WG_TEST_TIMEOUT=SECONDS guest-side limit per test script (default 600)
 #   WG_APPEND="..."        extra kernel command line
+#   WG_BENCH_REPS=3, WG_BENCH_TIME=4, WG_BENCH_PINGS=200,
+#   WG_BENCH_INITIATORS=50, WG_BENCH_PEERS=1000, WG_BENCH_PREFIXES=100000
+#                          bench sizes (see selftests/bench.sh);
+#   WG_BENCH_TIMEOUT=3600  guest-side limit of the bench, seconds
+#   WG_DEBUG_LANE=0        skip the debug-kernel lane (check only; default 1):
+#                          selftests/debug-kernel.sh builds (once, cached) a
+#                          6.1 kernel with KASAN, kmemleak, lockdep, UBSAN,
+#                          debug objects and fault injection
+#   WG_DEBUG_ONLY="..."    test scripts of the debug lane (comma-separated
+#                          globs; default: all but the long scale test)
+#   WG_DEBUG_SMP4="63"     scripts run once more on 4 vCPUs in the debug lane
+#   WG_DEBUG_APPEND="..."  kernel command line of the debug lane (test sizes)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -34,6 +46,14 @@ WG_DKMS=${WG_DKMS:-1}
 WG_VM_TIMEOUT=${WG_VM_TIMEOUT:-900}
 WG_TEST_TIMEOUT=${WG_TEST_TIMEOUT:-600}
 WG_APPEND=${WG_APPEND:-}
+WG_DEBUG_LANE=${WG_DEBUG_LANE:-1}
+# Cut from the debug lane: 22-scale (a million prefixes; minutes on a
+# normal kernel, far too long under KASAN and TCG) and the wireguard-go
+# interop (userspace, and already run on both Debian kernels).
+WG_DEBUG_ONLY=${WG_DEBUG_ONLY:-00,01,20,21,30,50,60,61,62,63}
+WG_DEBUG_SMP4=${WG_DEBUG_SMP4:-63}
+WG_DEBUG_APPEND=${WG_DEBUG_APPEND:-wgtest.nlcount=20000 wgtest.pktcount=10000 wgtest.cycles=200 wgtest.rounds=14}
+VM_SMP=2
 JOBS=$(nproc)
 
 cmd=${1:-check}
@@ -66,8 +86,10 @@ result()
 # build_module REL KDIR OUTDIR: prints the path of wg.ko on success.
 build_module()
 {
-	local rel=$1 kdir=$2 out=$3 src
+	local rel=$1 kdir=$2 out=$3 debug=${4:-1} src
 	src=$WG_CACHE/build/$rel
+	# The bench builds without WG_DEBUG, in a tree of its own.
+	[ "$debug" = 1 ] || src=$WG_CACHE/build-nodebug/$rel
 
 	mkdir -p "$src"
 	# Content-compared copy, new mtime on change: kbuild rebuilds exactly
@@ -77,7 +99,7 @@ build_module()
 		"$WG_SRC/Kbuild" "$WG_SRC/module" "$WG_SRC/include" "$src/" >/dev/null
 	# Kbuild keeps objects of removed sources around; drop stale ones.
 	rm -f "$src/wg.ko"
-	if make -C "$kdir" M="$src" WG_DEBUG=1 -j"$JOBS" modules \
+	if make -C "$kdir" M="$src" WG_DEBUG="$debug" -j"$JOBS" modules \
 		>"$out/build.log" 2>&1 && [ -f "$src/wg.ko" ]; then
 		cp "$src/wg.ko" "$out/wg.ko"
 		return 0
@@ -150,7 +172,7 @@ GUEST_MODULES="veth dummy tun virtio_pci virtio_net udp_tunnel ip6_udp_tunnel
 	nf_tables nft_chain_nat nft_nat nft_masq nft_ct nft_compat nft_reject_inet
 	nf_conntrack nf_nat nf_conntrack_netlink ip_tables ip6_tables iptable_filter
 	iptable_nat ip6table_filter ip6table_nat xt_MASQUERADE xt_conntrack
-	xt_addrtype xt_mark xt_comment xt_tcpudp xt_nat nft_fib_inet"
+	xt_addrtype xt_mark xt_comment xt_tcpudp xt_nat nft_fib_inet xt_connmark"
 
 guest_root_etc()
 {
@@ -367,7 +389,7 @@ boot_vm()
 	VM_SEQ=$((VM_SEQ + 1))
 	timeout -k 10 "$WG_VM_TIMEOUT" qemu-system-x86_64 \
 		-pidfile "${VM_PIDFILE:-$PIDDIR/vm.$BASHPID.$VM_SEQ}" \
-		-machine pc -accel tcg -cpu max -smp 2 -m 1G \
+		-machine pc -accel tcg -cpu max -smp "$VM_SMP" -m 1G \
 		-nodefaults -no-user-config -display none -vga none \
 		-serial stdio -monitor none -no-reboot \
 		-kernel "$vmlinuz" -initrd "$initrd" \
@@ -429,15 +451,15 @@ tally()
 	return 0
 }
 
-# run_vm LABEL VMLINUZ INITRD MODE LOG: boot, and boot once more if the
-# guest died before the tests began.
+# run_vm LABEL VMLINUZ INITRD MODE LOG [APPEND]: boot, and boot once more
+# if the guest died before the tests began.
 run_vm()
 {
-	local label=$1 vmlinuz=$2 initrd=$3 mode=$4 log=$5 try
+	local label=$1 vmlinuz=$2 initrd=$3 mode=$4 log=$5 extra=${6:-} try
 	for try in 1 2; do
 		say "$label: booting ($mode)"
 		boot_vm "$vmlinuz" "$initrd" \
-			"wgtest.mode=$mode wgtest.only=$WG_ONLY wgtest.timeout=$WG_TEST_TIMEOUT" \
+			"wgtest.mode=$mode wgtest.only=$WG_ONLY wgtest.timeout=$WG_TEST_TIMEOUT $extra" \
 			"$log" ""
 		if tally "$log" "$label"; then
 			return 0
@@ -532,6 +554,66 @@ trap stop_vms EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# debug_only LIST: the comma-separated globs of LIST that WG_ONLY also
+# selects (WG_ONLY=60 runs only 60 on the debug lane too); empty if none.
+debug_only()
+{
+	local g o=
+	for g in ${1//,/ }; do
+		# shellcheck disable=SC2053
+		if [ "$WG_ONLY" = '*' ] || [[ $g == $WG_ONLY || $g == $WG_ONLY* || $WG_ONLY == $g* ]]; then
+			o=${o:+$o,}$g
+		fi
+	done
+	echo "$o"
+}
+
+# --- bench ----------------------------------------------------------------
+
+WG_BENCH_TIMEOUT=${WG_BENCH_TIMEOUT:-3600}
+
+# bench_args: the WG_BENCH_* knobs as selftests/bench.sh's command line.
+bench_args()
+{
+	local k v
+	for k in REPS TIME PINGS INITIATORS PEERS PREFIXES; do
+		v=WG_BENCH_$k
+		if [ -n "${!v:-}" ]; then printf 'wgbench.%s=%s ' "${k,,}" "${!v}"; fi
+	done
+}
+
+# bench_report REL LOG LOADAVG: print the table the guest printed and write
+# its JSON, with the host's CPU and load added, to $WG_RESULTS/bench-REL.json.
+bench_report()
+{
+	local rel=$1 log=$2 json=$WG_RESULTS/bench-$1.json line
+	line=$(sed -n 's/^.*# BENCH-JSON //p' "$log" | tail -n 1)
+	if [ -z "$line" ]; then
+		result fail "$rel: bench results" "no BENCH-JSON line in $log"
+		return 0
+	fi
+	if ! printf '%s\n' "$line" | python3 -c '
+import json, os, sys
+d = json.load(sys.stdin)
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+	    if l.startswith("model name")), "")
+d["host"] = {"cpu": cpu, "cpus": os.cpu_count(), "accel": "tcg",
+	     "qemu": sys.argv[1], "loadavg_start": sys.argv[2],
+	     "loadavg_end": " ".join(open("/proc/loadavg").read().split()[:3])}
+with open(sys.argv[3], "w") as f:
+	json.dump(d, f, indent=1)
+	f.write("\n")' "$(qemu-system-x86_64 --version | head -n 1)" "$3" "$json"; then
+		result fail "$rel: bench results" "BENCH-JSON line is not JSON (see $log)"
+		return 0
+	fi
+	echo
+	say "$rel: bench (host: $(nproc) CPUs, load $3 at start)"
+	awk '/# BENCH-TABLE-BEGIN/ { f = 1; next } /# BENCH-TABLE-END/ { f = 0 }
+	     f { sub(/^[ \t]*# ?/, ""); print }' "$log"
+	echo "(written to $json)"
+	result ok "$rel: bench results"
+}
+
 # --- main -----------------------------------------------------------------
 
 mkdir -p "$WG_CACHE"
@@ -554,8 +636,22 @@ for line in "${KERNELS[@]}"; do
 		if [[ $rel == $g ]]; then selected+=("$line"); break; fi
 	done
 done
+# The debug lane's kernel, built once and cached (selftests/debug-kernel.sh).
+DEBUG_REL=
+if [ "$cmd" = check ] && [ "$WG_DEBUG_LANE" != 0 ]; then
+	say "debug lane: kernel (selftests/debug-kernel.sh; the first build takes ~10 min)"
+	if line=$(bash "$HERE/debug-kernel.sh"); then
+		read -r rel _ <<<"$line"
+		for g in "${kglobs[@]}"; do
+			# shellcheck disable=SC2053
+			if [[ $rel == $g ]]; then selected+=("$line"); DEBUG_REL=$rel; break; fi
+		done
+	else
+		result fail "debug lane: build the debug kernel" "see $WG_CACHE/debug-*/build.log"
+	fi
+fi
 [ ${#selected[@]} -gt 0 ] || { echo "no kernel matches WG_KERNELS=$WG_KERNELS" >&2; exit 2; }
-[ "$cmd" = check ] || selected=("${selected[0]}")
+[ "$cmd" = check ] || [ "$cmd" = bench ] || selected=("${selected[0]}")
 
 mkdir -p "$WG_RESULTS"
 build_tools
@@ -568,9 +664,11 @@ for line in "${selected[@]}"; do
 	mkdir -p "$out"
 	p0=$PASS f0=$FAIL s0=$SKIP
 
-	say "$rel: building wg.ko (WG_DEBUG=1)"
+	debug=1
+	[ "$cmd" != bench ] || debug=0	# measure the module users build
+	say "$rel: building wg.ko (WG_DEBUG=$debug)"
 	ko=
-	if build_module "$rel" "$kdir" "$out"; then
+	if build_module "$rel" "$kdir" "$out" "$debug"; then
 		ko=$out/wg.ko
 		result ok "$rel: build wg.ko"
 	else
@@ -585,7 +683,9 @@ for line in "${selected[@]}"; do
 				result fail "$rel: modinfo"
 			fi
 		fi
-		if [ "$WG_DKMS" = 0 ]; then
+		if [ "$rel" = "$DEBUG_REL" ]; then
+			: # a build tree, not an installed kernel: no DKMS
+		elif [ "$WG_DKMS" = 0 ]; then
 			result skip "$rel: dkms build" "WG_DKMS=0"
 		else
 			say "$rel: dkms add/build/remove"
@@ -603,14 +703,29 @@ for line in "${selected[@]}"; do
 
 	case $cmd in
 	check)
-		if [ -n "$ko" ]; then
+		if [ -n "$ko" ] && [ "$rel" = "$DEBUG_REL" ] && [ -z "$(debug_only "$WG_DEBUG_ONLY")" ]; then
+			echo "# $rel: WG_ONLY=$WG_ONLY selects none of the debug lane's scripts"
+		elif [ -n "$ko" ] && [ "$rel" = "$DEBUG_REL" ]; then
+			# Several times slower: longer limits, smaller sizes.
+			WG_ONLY=$(debug_only "$WG_DEBUG_ONLY") WG_TEST_TIMEOUT=$((WG_TEST_TIMEOUT * 3)) \
+				WG_VM_TIMEOUT=$((WG_VM_TIMEOUT * 6)) \
+				run_vm "$rel" "$vmlinuz" "$out/initrd.cpio" check "$out/console.log" \
+				"$WG_DEBUG_APPEND"
+			if [ -n "$WG_DEBUG_SMP4" ] && [ -n "$(debug_only "$WG_DEBUG_SMP4")" ]; then
+				VM_SMP=4 WG_ONLY=$(debug_only "$WG_DEBUG_SMP4") \
+					WG_TEST_TIMEOUT=$((WG_TEST_TIMEOUT * 3)) \
+					WG_VM_TIMEOUT=$((WG_VM_TIMEOUT * 3)) \
+					run_vm "$rel 4 vCPUs" "$vmlinuz" "$out/initrd.cpio" check \
+					"$out/console-smp4.log" "$WG_DEBUG_APPEND"
+			fi
+		elif [ -n "$ko" ]; then
 			run_vm "$rel" "$vmlinuz" "$out/initrd.cpio" check "$out/console.log"
 		else
 			echo "# $rel: no wg.ko, guest tests not run"
 		fi
 		if compgen -G "$HERE/interop/[0-9]*.sh" >/dev/null &&
 			{ [ "$WG_INTEROP" = all ] || { [ "$WG_INTEROP" = 1 ] && [ $first = 1 ]; }; } &&
-			[ -n "$ko" ]; then
+			[ -n "$ko" ] && [ "$rel" != "$DEBUG_REL" ]; then
 			run_interop "$rel interop" "$vmlinuz" "$out/initrd.cpio" "$out"
 		fi ;;
 	demo)
@@ -618,7 +733,11 @@ for line in "${selected[@]}"; do
 		run_vm "$rel demo" "$vmlinuz" "$out/initrd.cpio" demo "$out/console.log" ;;
 	bench)
 		[ -n "$ko" ] || { echo "wg.ko did not build; see $out/build.log"; exit 1; }
-		run_vm "$rel bench" "$vmlinuz" "$out/initrd.cpio" bench "$out/console.log" ;;
+		load=$(cut -d ' ' -f 1-3 /proc/loadavg)
+		WG_TEST_TIMEOUT=$WG_BENCH_TIMEOUT WG_VM_TIMEOUT=$((WG_BENCH_TIMEOUT + 300)) \
+			run_vm "$rel bench" "$vmlinuz" "$out/initrd.cpio" bench "$out/console.log" \
+			"$(bench_args)"
+		bench_report "$rel" "$out/console.log" "$load" ;;
 	esac
 	first=0
 	SUMMARIES+=("$rel: $((PASS - p0)) passed, $((FAIL - f0)) failed, $((SKIP - s0)) skipped (logs in $out)")

@@ -48,7 +48,7 @@ meta_dep()
 HOST_PKGS="qemu-system-x86 busybox-static iproute2 wireguard-tools wireguard-go
 	iperf3 ncat iptables dkms sparse kmod cpio xz-utils gcc make bc flex
 	bison libelf-dev python3 tcpdump rsync coreutils util-linux
-	ethtool iputils-ping libc6-dev"
+	ethtool iputils-ping libc6-dev linux-source-6.1"
 
 add_backports
 apt_update

@@ -1446,23 +1446,727 @@ static void fuzz_message(struct nlbuf *b, uint16_t family, const char *ifname,
 		fuzz_attr(b, rn(16), rn(8), "trailing");
 }
 
+/*
+ * Rare shapes, at most one per message: a chain of nests thousands deep, a
+ * peer list or an allowed-IP list as large as a nest can hold, an attribute
+ * of the maximum length.
+ */
+static void fuzz_deep(struct nlbuf *b, uint16_t type)
+{
+	unsigned int depth = 1 + rn(chance(50) ? 16 : 4000), i;
+	size_t len = depth * NLA_HDRLEN + 4;
+	unsigned char *blob = calloc(len, 1);
+
+	if (!blob)
+		die("out of memory");
+	for (i = 0; i < depth; i++) {
+		struct nlattr *a = (struct nlattr *)(blob + i * NLA_HDRLEN);
+
+		a->nla_len = len - i * NLA_HDRLEN;
+		a->nla_type = (chance(80) ? NLA_F_NESTED : 0) | rn(12);
+	}
+	rnd_bytes(blob + depth * NLA_HDRLEN, 4);
+	nb_put(b, type | NLA_F_NESTED, blob, len, "deep");
+	free(blob);
+}
+
+/* Room left in the nest opened last, keeping a margin for one entry. */
+static int nest_room(const struct nlbuf *b, size_t need)
+{
+	return b->len - b->nest[b->depth - 1] + need < 0xffff - 64;
+}
+
+static void fuzz_aip_entry(struct nlbuf *b, int remove)
+{
+	unsigned char addr[16] = { 10, (unsigned char)rn(4), (unsigned char)rn(256) };
+	int v6 = chance(20);
+
+	if (v6) {
+		addr[0] = 0xfd;
+		rnd_bytes(addr + 2, 2);
+	}
+	nb_nest_begin(b, 0, "aip");
+	nb_u16(b, WGALLOWEDIP_A_FAMILY, v6 ? AF_INET6 : AF_INET, "family");
+	nb_put(b, WGALLOWEDIP_A_IPADDR, addr, v6 ? 16 : 4, "ipaddr");
+	nb_u8(b, WGALLOWEDIP_A_CIDR_MASK,
+	      chance(1) ? 200 : (v6 ? 32 + rn(97) : 16 + rn(17)), "cidr-mask");
+	if (remove)
+		nb_u32(b, WGALLOWEDIP_A_FLAGS, WGALLOWEDIP_F_REMOVE_ME, "flags");
+	nb_nest_end(b);
+}
+
+static void fuzz_huge(struct nlbuf *b)
+{
+	unsigned char key[WG_KEY_LEN];
+	unsigned int i, n;
+
+	nb_nest_begin(b, WGDEVICE_A_PEERS, "peers");
+	if (chance(50)) {
+		/* many peers */
+		n = 50 + rn(1500);
+		for (i = 0; i < n && nest_room(b, 200); i++) {
+			nb_nest_begin(b, 0, "peer");
+			if (chance(10))
+				memcpy(key, fuzz_keys[rn(8)], WG_KEY_LEN);
+			else
+				rnd_bytes(key, WG_KEY_LEN);
+			nb_put(b, WGPEER_A_PUBLIC_KEY, key, WG_KEY_LEN,
+			       "public-key");
+			if (chance(5))
+				nb_u32(b, WGPEER_A_FLAGS, rn(8), "flags");
+			if (chance(30)) {
+				nb_nest_begin(b, WGPEER_A_ALLOWEDIPS,
+					      "allowedips");
+				fuzz_aip_entry(b, chance(10));
+				nb_nest_end(b);
+			}
+			nb_nest_end(b);
+		}
+	} else {
+		/* one peer, many prefixes */
+		nb_nest_begin(b, 0, "peer");
+		nb_put(b, WGPEER_A_PUBLIC_KEY, fuzz_keys[rn(8)], WG_KEY_LEN,
+		       "public-key");
+		if (chance(30))
+			nb_u32(b, WGPEER_A_FLAGS, rn(8), "flags");
+		nb_nest_begin(b, WGPEER_A_ALLOWEDIPS, "allowedips");
+		n = 100 + rn(3000);
+		for (i = 0; i < n && nest_room(b, 80); i++)
+			fuzz_aip_entry(b, chance(10));
+		nb_nest_end(b);
+		nb_nest_end(b);
+	}
+	nb_nest_end(b);
+}
+
+/* --- fuzz: the model ------------------------------------------------- */
+
+/*
+ * What the device's configuration must be, given the requests the kernel
+ * accepted: an accepted request is applied completely, in the documented
+ * order, and a refused one changes nothing.  The device is down while the
+ * model is kept, so no listen port can fail to bind, and the fuzzer's keys
+ * never match the device's own public key.
+ */
+#define M_PHASH		(1 << 14)
+#define M_XHASH		(1 << 16)
+
+struct mpeer {
+	unsigned char key[WG_KEY_LEN], psk[WG_KEY_LEN];
+	unsigned char ep[sizeof(struct sockaddr_in6)];
+	size_t eplen;
+	uint16_t keepalive;
+	int head, hnext, npfx, alive;
+};
+
+struct mpfx {
+	unsigned char family, cidr, addr[16];
+	int peer, pnext, pprev, hnext;
+};
+
+static struct {
+	int has_priv;
+	unsigned char priv[WG_KEY_LEN];
+	uint16_t port;
+	uint32_t fwmark;
+	struct mpeer *peers;
+	int npeers, cap, free_peer, live;
+	struct mpfx *pfx;
+	int npfx, pcap, free_pfx, live_pfx;
+	int phash[M_PHASH], xhash[M_XHASH];
+} M;
+
+static void model_init(void)
+{
+	memset(&M, 0, sizeof(M));
+	memset(M.phash, 0xff, sizeof(M.phash));
+	memset(M.xhash, 0xff, sizeof(M.xhash));
+	M.free_peer = M.free_pfx = -1;
+}
+
+static unsigned int hash_bytes(const unsigned char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	while (n--)
+		h = (h ^ *p++) * 16777619u;
+	return h;
+}
+
+static int m_peer_find(const unsigned char *key)
+{
+	int i = M.phash[hash_bytes(key, WG_KEY_LEN) % M_PHASH];
+
+	for (; i >= 0; i = M.peers[i].hnext)
+		if (!memcmp(M.peers[i].key, key, WG_KEY_LEN))
+			return i;
+	return -1;
+}
+
+static int m_peer_new(const unsigned char *key)
+{
+	unsigned int h = hash_bytes(key, WG_KEY_LEN) % M_PHASH;
+	int i;
+
+	if (M.free_peer >= 0) {
+		i = M.free_peer;
+		M.free_peer = M.peers[i].hnext;
+	} else {
+		if (M.npeers == M.cap) {
+			M.cap = M.cap ? M.cap * 2 : 1024;
+			M.peers = xrealloc(M.peers, M.cap * sizeof(*M.peers));
+		}
+		i = M.npeers++;
+	}
+	memset(&M.peers[i], 0, sizeof(M.peers[i]));
+	memcpy(M.peers[i].key, key, WG_KEY_LEN);
+	M.peers[i].head = -1;
+	M.peers[i].alive = 1;
+	M.peers[i].hnext = M.phash[h];
+	M.phash[h] = i;
+	M.live++;
+	return i;
+}
+
+static unsigned int pfx_hash(const struct mpfx *x)
+{
+	return hash_bytes(&x->family, 18) % M_XHASH;
+}
+
+static int m_pfx_find(const struct mpfx *k)
+{
+	int i = M.xhash[pfx_hash(k)];
+
+	for (; i >= 0; i = M.pfx[i].hnext)
+		if (!memcmp(&M.pfx[i].family, &k->family, 18))
+			return i;
+	return -1;
+}
+
+static void m_pfx_unlink_peer(int i)
+{
+	struct mpfx *x = &M.pfx[i];
+	struct mpeer *p = &M.peers[x->peer];
+
+	if (x->pprev >= 0)
+		M.pfx[x->pprev].pnext = x->pnext;
+	else
+		p->head = x->pnext;
+	if (x->pnext >= 0)
+		M.pfx[x->pnext].pprev = x->pprev;
+	p->npfx--;
+}
+
+static void m_pfx_link_peer(int i, int peer)
+{
+	struct mpfx *x = &M.pfx[i];
+	struct mpeer *p = &M.peers[peer];
+
+	x->peer = peer;
+	x->pprev = -1;
+	x->pnext = p->head;
+	if (p->head >= 0)
+		M.pfx[p->head].pprev = i;
+	p->head = i;
+	p->npfx++;
+}
+
+static void m_pfx_free(int i)
+{
+	int *pp = &M.xhash[pfx_hash(&M.pfx[i])];
+
+	m_pfx_unlink_peer(i);
+	while (*pp != i)
+		pp = &M.pfx[*pp].hnext;
+	*pp = M.pfx[i].hnext;
+	M.pfx[i].hnext = M.free_pfx;
+	M.free_pfx = i;
+	M.live_pfx--;
+}
+
+static void m_peer_clear_pfx(int peer)
+{
+	while (M.peers[peer].head >= 0)
+		m_pfx_free(M.peers[peer].head);
+}
+
+static void m_peer_remove(int i)
+{
+	int *pp = &M.phash[hash_bytes(M.peers[i].key, WG_KEY_LEN) % M_PHASH];
+
+	m_peer_clear_pfx(i);
+	while (*pp != i)
+		pp = &M.peers[*pp].hnext;
+	*pp = M.peers[i].hnext;
+	M.peers[i].alive = 0;
+	M.peers[i].hnext = M.free_peer;
+	M.free_peer = i;
+	M.live--;
+}
+
+static void m_pfx_key(struct mpfx *k, int family, const unsigned char *addr,
+		      int cidr)
+{
+	int len = family == AF_INET ? 4 : 16, i;
+
+	memset(k, 0, sizeof(*k));
+	k->family = family == AF_INET ? 4 : 6;
+	k->cidr = cidr;
+	memcpy(k->addr, addr, len);
+	for (i = 0; i < len; i++) {
+		int bits = cidr - i * 8;
+
+		if (bits <= 0)
+			k->addr[i] = 0;
+		else if (bits < 8)
+			k->addr[i] &= 0xff << (8 - bits);
+	}
+}
+
+static void m_pfx_add(int peer, const struct mpfx *k)
+{
+	int i = m_pfx_find(k);
+	unsigned int h;
+
+	if (i >= 0) {
+		if (M.pfx[i].peer != peer) {
+			m_pfx_unlink_peer(i);
+			m_pfx_link_peer(i, peer);
+		}
+		return;
+	}
+	if (M.free_pfx >= 0) {
+		i = M.free_pfx;
+		M.free_pfx = M.pfx[i].hnext;
+	} else {
+		if (M.npfx == M.pcap) {
+			M.pcap = M.pcap ? M.pcap * 2 : 4096;
+			M.pfx = xrealloc(M.pfx, M.pcap * sizeof(*M.pfx));
+		}
+		i = M.npfx++;
+	}
+	M.pfx[i] = *k;
+	h = pfx_hash(k);
+	M.pfx[i].hnext = M.xhash[h];
+	M.xhash[h] = i;
+	m_pfx_link_peer(i, peer);
+	M.live_pfx++;
+}
+
+/* nla_parse: the last of several attributes of one type wins. */
+static void parse_last(const struct nlattr *nest, const unsigned char *p,
+		       size_t len, const struct nlattr **tb, int max)
+{
+	const struct nlattr *a;
+
+	memset(tb, 0, (max + 1) * sizeof(*tb));
+	if (nest) {
+		p = ATTR_DATA(nest);
+		len = ATTR_LEN(nest);
+	}
+	for_each_attr(a, p, len)
+		if ((a->nla_type & NLA_TYPE_MASK) <= max)
+			tb[a->nla_type & NLA_TYPE_MASK] = a;
+}
+
+static uint32_t get_u32(const struct nlattr *a)
+{
+	uint32_t v;
+
+	memcpy(&v, ATTR_DATA(a), 4);
+	return v;
+}
+
+static uint16_t get_u16(const struct nlattr *a)
+{
+	uint16_t v;
+
+	memcpy(&v, ATTR_DATA(a), 2);
+	return v;
+}
+
+static void model_apply_peer(const struct nlattr *entry)
+{
+	const struct nlattr *tb[WGPEER_A_MAX + 1], *ai[WGALLOWEDIP_A_MAX + 1];
+	const unsigned char *psk = NULL;
+	const struct nlattr *a;
+	uint32_t flags = 0;
+	struct mpeer *p;
+	struct mpfx k;
+	int i;
+
+	parse_last(entry, NULL, 0, tb, WGPEER_A_MAX);
+	if (tb[WGPEER_A_FLAGS])
+		flags = get_u32(tb[WGPEER_A_FLAGS]);
+	if (tb[WGPEER_A_PRESHARED_KEY])
+		psk = ATTR_DATA(tb[WGPEER_A_PRESHARED_KEY]);
+	i = m_peer_find(ATTR_DATA(tb[WGPEER_A_PUBLIC_KEY]));
+	if (i < 0) {
+		if (flags & (WGPEER_F_REMOVE_ME | WGPEER_F_UPDATE_ONLY))
+			return;
+		i = m_peer_new(ATTR_DATA(tb[WGPEER_A_PUBLIC_KEY]));
+	} else if (flags & WGPEER_F_REMOVE_ME) {
+		m_peer_remove(i);
+		return;
+	}
+	p = &M.peers[i];
+	if (psk)
+		memcpy(p->psk, psk, WG_KEY_LEN);
+	if (tb[WGPEER_A_ENDPOINT]) {
+		p->eplen = ATTR_LEN(tb[WGPEER_A_ENDPOINT]);
+		memcpy(p->ep, ATTR_DATA(tb[WGPEER_A_ENDPOINT]), p->eplen);
+	}
+	if (flags & WGPEER_F_REPLACE_ALLOWEDIPS)
+		m_peer_clear_pfx(i);
+	if (tb[WGPEER_A_ALLOWEDIPS]) {
+		for_each_attr(a, ATTR_DATA(tb[WGPEER_A_ALLOWEDIPS]),
+			      ATTR_LEN(tb[WGPEER_A_ALLOWEDIPS])) {
+			int x;
+
+			parse_last(a, NULL, 0, ai, WGALLOWEDIP_A_MAX);
+			m_pfx_key(&k, get_u16(ai[WGALLOWEDIP_A_FAMILY]),
+				  ATTR_DATA(ai[WGALLOWEDIP_A_IPADDR]),
+				  *ATTR_DATA(ai[WGALLOWEDIP_A_CIDR_MASK]));
+			if (!ai[WGALLOWEDIP_A_FLAGS] ||
+			    !(get_u32(ai[WGALLOWEDIP_A_FLAGS]) &
+			      WGALLOWEDIP_F_REMOVE_ME))
+				m_pfx_add(i, &k);
+			else if ((x = m_pfx_find(&k)) >= 0 && M.pfx[x].peer == i)
+				m_pfx_free(x);
+		}
+	}
+	if (tb[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL])
+		p->keepalive = get_u16(tb[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL]);
+}
+
+/* Apply an accepted SET.  Returns -1 if it named another device. */
+static int model_apply(const struct nlbuf *b, const char *ifname,
+		       unsigned int ifindex)
+{
+	static const unsigned char zero[WG_KEY_LEN];
+	const struct nlattr *tb[WGDEVICE_A_MAX + 1], *e;
+	int i;
+
+	parse_last(NULL, b->data + NLMSG_HDRLEN + GENL_HDRLEN,
+		   b->len - NLMSG_HDRLEN - GENL_HDRLEN, tb, WGDEVICE_A_MAX);
+	if (tb[WGDEVICE_A_IFINDEX] ? get_u32(tb[WGDEVICE_A_IFINDEX]) != ifindex :
+	    strcmp((const char *)ATTR_DATA(tb[WGDEVICE_A_IFNAME]), ifname))
+		return -1;
+	if (tb[WGDEVICE_A_LISTEN_PORT])
+		M.port = get_u16(tb[WGDEVICE_A_LISTEN_PORT]);
+	if (tb[WGDEVICE_A_FWMARK])
+		M.fwmark = get_u32(tb[WGDEVICE_A_FWMARK]);
+	if (tb[WGDEVICE_A_FLAGS] &&
+	    (get_u32(tb[WGDEVICE_A_FLAGS]) & WGDEVICE_F_REPLACE_PEERS))
+		for (i = 0; i < M.npeers; i++)
+			if (M.peers[i].alive)
+				m_peer_remove(i);
+	if (tb[WGDEVICE_A_PRIVATE_KEY]) {
+		const unsigned char *k = ATTR_DATA(tb[WGDEVICE_A_PRIVATE_KEY]);
+
+		M.has_priv = !!memcmp(k, zero, WG_KEY_LEN);
+		memcpy(M.priv, k, WG_KEY_LEN);
+		M.priv[0] &= 248;
+		M.priv[31] = (M.priv[31] & 127) | 64;
+	}
+	if (tb[WGDEVICE_A_PEERS])
+		for_each_attr(e, ATTR_DATA(tb[WGDEVICE_A_PEERS]),
+			      ATTR_LEN(tb[WGDEVICE_A_PEERS]))
+			model_apply_peer(e);
+	return 0;
+}
+
+/* --- fuzz: comparing the model with a dump --------------------------- */
+
+struct cmp_state {
+	int intr, priv_seen, port_seen, fwmark_seen, last, bad;
+	unsigned char priv[WG_KEY_LEN];
+	uint16_t port;
+	uint32_t fwmark;
+	unsigned long peers, pfx;
+	int *seen;		/* per model peer: dumped prefixes, or -1 */
+	char why[512];
+};
+
+static void cmp_fail(struct cmp_state *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->bad++)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->why, sizeof(c->why), fmt, ap);
+	va_end(ap);
+}
+
+static void cmp_peer(const struct nlattr *nest, struct cmp_state *c)
+{
+	const struct nlattr *tb[WGPEER_A_MAX + 1], *ai[WGALLOWEDIP_A_MAX + 1];
+	const struct nlattr *a;
+	struct mpeer *p;
+	struct mpfx k;
+	int i, x;
+
+	parse_last(nest, NULL, 0, tb, WGPEER_A_MAX);
+	if (!tb[WGPEER_A_PUBLIC_KEY] ||
+	    ATTR_LEN(tb[WGPEER_A_PUBLIC_KEY]) != WG_KEY_LEN) {
+		cmp_fail(c, "dumped peer without a public key");
+		return;
+	}
+	i = m_peer_find(ATTR_DATA(tb[WGPEER_A_PUBLIC_KEY]));
+	if (i < 0) {
+		cmp_fail(c, "dumped peer %.8s... is not in the model",
+			 "(key)");
+		return;
+	}
+	p = &M.peers[i];
+	if (i != c->last) {
+		/* a new peer, not the continuation of a split one */
+		if (c->seen[i] >= 0) {
+			cmp_fail(c, "peer %d dumped twice", i);
+			return;
+		}
+		c->seen[i] = 0;
+		c->peers++;
+		if (!tb[WGPEER_A_PRESHARED_KEY] ||
+		    memcmp(ATTR_DATA(tb[WGPEER_A_PRESHARED_KEY]), p->psk,
+			   WG_KEY_LEN))
+			cmp_fail(c, "peer %d: preshared key differs", i);
+		if (!!tb[WGPEER_A_ENDPOINT] != !!p->eplen)
+			cmp_fail(c, "peer %d: endpoint %s", i,
+				 p->eplen ? "missing" : "unexpected");
+		else if (p->eplen) {
+			const unsigned char *d = ATTR_DATA(tb[WGPEER_A_ENDPOINT]);
+			/* family, port, address: bytes 0-7 (v4), 0-3 + 8-23 (v6) */
+			if (ATTR_LEN(tb[WGPEER_A_ENDPOINT]) != p->eplen ||
+			    memcmp(d, p->ep, 4) ||
+			    (p->eplen == 16 ? memcmp(d + 4, p->ep + 4, 4) :
+					      memcmp(d + 8, p->ep + 8, 16)))
+				cmp_fail(c, "peer %d: endpoint differs", i);
+		}
+		if (!tb[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL] ||
+		    get_u16(tb[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL]) !=
+		    p->keepalive)
+			cmp_fail(c, "peer %d: keepalive differs (model %u)", i,
+				 p->keepalive);
+	}
+	c->last = i;
+	if (!tb[WGPEER_A_ALLOWEDIPS])
+		return;
+	for_each_attr(a, ATTR_DATA(tb[WGPEER_A_ALLOWEDIPS]),
+		      ATTR_LEN(tb[WGPEER_A_ALLOWEDIPS])) {
+		parse_last(a, NULL, 0, ai, WGALLOWEDIP_A_MAX);
+		if (!ai[WGALLOWEDIP_A_FAMILY] || !ai[WGALLOWEDIP_A_IPADDR] ||
+		    !ai[WGALLOWEDIP_A_CIDR_MASK]) {
+			cmp_fail(c, "peer %d: incomplete allowed IP", i);
+			continue;
+		}
+		memset(&k, 0, sizeof(k));
+		k.family = get_u16(ai[WGALLOWEDIP_A_FAMILY]) == AF_INET ? 4 : 6;
+		k.cidr = *ATTR_DATA(ai[WGALLOWEDIP_A_CIDR_MASK]);
+		memcpy(k.addr, ATTR_DATA(ai[WGALLOWEDIP_A_IPADDR]),
+		       ATTR_LEN(ai[WGALLOWEDIP_A_IPADDR]) > 16 ? 16 :
+		       ATTR_LEN(ai[WGALLOWEDIP_A_IPADDR]));
+		x = m_pfx_find(&k);
+		if (x < 0 || M.pfx[x].peer != i) {
+			char s[INET6_ADDRSTRLEN] = "?";
+
+			inet_ntop(k.family == 4 ? AF_INET : AF_INET6, k.addr,
+				  s, sizeof(s));
+			cmp_fail(c, "peer %d: dumped %s/%u, which the model %s",
+				 i, s, k.cidr, x < 0 ? "does not have" :
+				 "gives to another peer");
+		}
+		c->seen[i]++;
+		c->pfx++;
+	}
+}
+
+static void cmp_cb(const struct nlmsghdr *nh, void *arg)
+{
+	const unsigned char *p = (const unsigned char *)NLMSG_DATA(nh) + GENL_HDRLEN;
+	size_t len = nh->nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN;
+	struct cmp_state *c = arg;
+	const struct nlattr *a, *pa;
+
+	if (nh->nlmsg_flags & NLM_F_DUMP_INTR)
+		c->intr = 1;
+	for_each_attr(a, p, len) {
+		switch (a->nla_type & NLA_TYPE_MASK) {
+		case WGDEVICE_A_PEERS:
+			for_each_attr(pa, ATTR_DATA(a), ATTR_LEN(a))
+				cmp_peer(pa, c);
+			break;
+		case WGDEVICE_A_PRIVATE_KEY:
+			c->priv_seen = 1;
+			memcpy(c->priv, ATTR_DATA(a), WG_KEY_LEN);
+			break;
+		case WGDEVICE_A_LISTEN_PORT:
+			c->port_seen = 1;
+			c->port = get_u16(a);
+			break;
+		case WGDEVICE_A_FWMARK:
+			c->fwmark_seen = 1;
+			c->fwmark = get_u32(a);
+			break;
+		}
+	}
+}
+
+/* 0 if a dump of the device equals the model, else prints why. */
+static int model_compare(uint16_t family, const char *ifname,
+			 unsigned long after)
+{
+	struct cmp_state c;
+	struct nl_error e;
+	struct nlbuf b;
+	int try, i, err;
+
+	for (try = 0; try < 5; try++) {
+		memset(&c, 0, sizeof(c));
+		c.last = -1;
+		c.seen = xrealloc(NULL, (M.npeers + 1) * sizeof(int));
+		memset(c.seen, 0xff, (M.npeers + 1) * sizeof(int));
+		nb_init(&b, family, NLM_F_DUMP, WG_CMD_GET_DEVICE,
+			WG_GENL_VERSION);
+		nb_put(&b, WGDEVICE_A_IFNAME, ifname, strlen(ifname) + 1,
+		       "ifname");
+		nl_send(&b);
+		err = nl_dump(&e, family, cmp_cb, &c);
+		nb_free(&b);
+		if (err) {
+			printf("fuzz: dump of %s failed: %s\n", ifname,
+			       strerror(err));
+			return 1;
+		}
+		if (!c.intr)
+			break;
+		free(c.seen);
+	}
+	if (c.intr)
+		cmp_fail(&c, "every dump was interrupted");
+	if (c.priv_seen != M.has_priv ||
+	    (M.has_priv && memcmp(c.priv, M.priv, WG_KEY_LEN)))
+		cmp_fail(&c, "private key differs (model: %s)",
+			 M.has_priv ? "set" : "none");
+	if (!c.port_seen || c.port != M.port)
+		cmp_fail(&c, "listen port %u, model %u", c.port, M.port);
+	if (!c.fwmark_seen || c.fwmark != M.fwmark)
+		cmp_fail(&c, "fwmark %u, model %u", c.fwmark, M.fwmark);
+	if (c.peers != (unsigned long)M.live)
+		cmp_fail(&c, "%lu peers dumped, model has %d", c.peers, M.live);
+	for (i = 0; i < M.npeers; i++)
+		if (M.peers[i].alive && c.seen[i] >= 0 &&
+		    c.seen[i] != M.peers[i].npfx)
+			cmp_fail(&c, "peer %d: %d allowed IPs dumped, model has %d",
+				 i, c.seen[i], M.peers[i].npfx);
+	free(c.seen);
+	if (c.bad) {
+		printf("fuzz: MISMATCH after request %lu: %s (%d differences)\n",
+		       after, c.why, c.bad);
+		return 1;
+	}
+	return 0;
+}
+
+/* --- fuzz: more sockets, dumping while the main one sets --------------- */
+
+#define FUZZ_XSOCKS 3
+
+static struct xsock {
+	int fd, busy;
+	uint32_t seq;
+} xs[FUZZ_XSOCKS];
+static unsigned long xs_dumps, xs_intr, xs_aborted;
+
+static void xs_step(uint16_t family, const char *ifname)
+{
+	struct xsock *x = &xs[rn(FUZZ_XSOCKS)];
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	struct nlmsghdr *nh;
+	struct nlbuf b;
+	ssize_t n;
+
+	if (x->fd <= 0) {
+		x->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
+			       NETLINK_GENERIC);
+		if (x->fd < 0 || bind(x->fd, (struct sockaddr *)&sa, sizeof(sa)))
+			die("extra socket: %s", strerror(errno));
+		x->busy = 0;
+	}
+	if (x->busy && chance(3)) {
+		/* leave a dump half read: the kernel must clean up */
+		close(x->fd);
+		x->fd = 0;
+		xs_aborted++;
+		return;
+	}
+	if (!x->busy) {
+		nb_init(&b, family, NLM_F_DUMP, WG_CMD_GET_DEVICE,
+			WG_GENL_VERSION);
+		nb_put(&b, WGDEVICE_A_IFNAME, ifname, strlen(ifname) + 1,
+		       "ifname");
+		nh = (struct nlmsghdr *)b.data;
+		nh->nlmsg_len = b.len;
+		nh->nlmsg_seq = ++x->seq;
+		if (sendto(x->fd, b.data, b.len, 0, (struct sockaddr *)&sa,
+			   sizeof(sa)) < 0)
+			die("extra socket sendto: %s", strerror(errno));
+		nb_free(&b);
+		x->busy = 1;
+		xs_dumps++;
+		return;
+	}
+	/* read one batch of the dump in progress */
+	do {
+		n = recv(x->fd, rxbuf, rxlen, 0);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		die("extra socket recv: %s", strerror(errno));
+	for (nh = (struct nlmsghdr *)rxbuf; NLMSG_OK(nh, (size_t)n);
+	     nh = NLMSG_NEXT(nh, n)) {
+		if (nh->nlmsg_flags & NLM_F_DUMP_INTR)
+			xs_intr++;
+		if (nh->nlmsg_type == NLMSG_DONE || nh->nlmsg_type == NLMSG_ERROR)
+			x->busy = 0;
+	}
+}
+
+/* --- fuzz: the command ------------------------------------------------ */
+
+static void fuzz_key_attr(struct nlbuf *b)
+{
+	unsigned char key[WG_KEY_LEN] = { 0 };
+
+	/* all zero removes the key; else a fresh random one */
+	if (!chance(10))
+		rnd_bytes(key, WG_KEY_LEN);
+	nb_put(b, WGDEVICE_A_PRIVATE_KEY, key, WG_KEY_LEN, "private-key");
+}
+
 static int cmd_fuzz(uint16_t family, int argc, char **argv)
 {
-	unsigned long count = 1000, accepted = 0, rejected = 0, i;
-	unsigned long per_errno[256] = { 0 };
-	struct dump_state s = { 0 };
+	unsigned long count = 1000, accepted = 0, rejected = 0, sets = 0, i;
+	unsigned long per_errno[256] = { 0 }, check_every = 5000, huge = 0;
 	unsigned long long seed = 1;
+	int a, err, refused_only = 0, model = 1, bad = 0;
 	const char *ifname = NULL;
 	unsigned int ifindex;
 	struct nl_error e;
 	struct nlbuf b;
-	int a, err;
 
 	for (a = 0; a < argc; a++) {
 		if (!strcmp(argv[a], "--seed"))
 			seed = parse_num(next_arg(argc, argv, &a), UINT64_MAX);
 		else if (!strcmp(argv[a], "--count"))
 			count = parse_num(next_arg(argc, argv, &a), 100000000);
+		else if (!strcmp(argv[a], "--check-every"))
+			check_every = parse_num(next_arg(argc, argv, &a),
+						100000000);
+		else if (!strcmp(argv[a], "--no-model"))
+			model = 0;
+		else if (!strcmp(argv[a], "--expect-eperm"))
+			refused_only = 1;
 		else if (!ifname && argv[a][0] != '-')
 			ifname = argv[a];
 		else
@@ -1474,12 +2178,52 @@ static int cmd_fuzz(uint16_t family, int argc, char **argv)
 	rng_state = seed;
 	for (a = 0; a < 8; a++)
 		rnd_bytes(fuzz_keys[a], WG_KEY_LEN);
+	model_init();
+	/* Repeat with --seed S --count N [--check-every K] to reproduce. */
+	printf("fuzz: seed %llu, count %lu%s\n", seed, count,
+	       refused_only ? ", unprivileged" : "");
+	fflush(stdout);
+	if (model && !refused_only) {
+		/* Start from an empty device, so the model knows it. */
+		nb_init(&b, family, NLM_F_ACK, WG_CMD_SET_DEVICE,
+			WG_GENL_VERSION);
+		nb_put(&b, WGDEVICE_A_IFNAME, ifname, strlen(ifname) + 1,
+		       "ifname");
+		nb_u32(&b, WGDEVICE_A_FLAGS, WGDEVICE_F_REPLACE_PEERS, "flags");
+		nb_u16(&b, WGDEVICE_A_LISTEN_PORT, 0, "listen-port");
+		nb_u32(&b, WGDEVICE_A_FWMARK, 0, "fwmark");
+		nb_put(&b, WGDEVICE_A_PRIVATE_KEY, (unsigned char[WG_KEY_LEN]){ 0 },
+		       WG_KEY_LEN, "private-key");
+		nl_send(&b);
+		if ((err = nl_wait_ack(&e))) {
+			print_error(&e, &b);
+			return 1;
+		}
+		nb_free(&b);
+	}
 
 	for (i = 0; i < count; i++) {
+		struct nlmsghdr *nh;
 		int get;
 
 		fuzz_message(&b, family, ifname, ifindex);
-		get = ((struct nlmsghdr *)b.data)->nlmsg_flags & NLM_F_DUMP;
+		nh = (struct nlmsghdr *)b.data;
+		get = nh->nlmsg_flags & NLM_F_DUMP;
+		if (!get && chance(2)) {
+			/* the rare shapes */
+			huge++;
+			switch (rn(4)) {
+			case 0:
+				fuzz_deep(&b, rn(WGDEVICE_A_MAX + 2));
+				break;
+			case 1:
+				fuzz_key_attr(&b);
+				break;
+			default:
+				fuzz_huge(&b);
+				break;
+			}
+		}
 		nl_send(&b);
 		err = get ? nl_dump(&e, family, NULL, NULL) : nl_wait_ack(&e);
 		if (err) {
@@ -1488,27 +2232,45 @@ static int cmd_fuzz(uint16_t family, int argc, char **argv)
 		} else {
 			accepted++;
 		}
+		if (refused_only) {
+			if (err != EPERM && err != EOPNOTSUPP) {
+				printf("fuzz: request %lu from an unprivileged user: %s\n",
+				       i, err ? strerror(err) : "accepted");
+				bad = 1;
+			}
+		} else if (!err && !get && model) {
+			sets++;
+			if (model_apply(&b, ifname, ifindex)) {
+				printf("fuzz: request %lu changed another device\n", i);
+				bad = 1;
+				model = 0;
+			}
+		}
 		nb_free(&b);
+		if (!refused_only && chance(20))
+			xs_step(family, ifname);
+		if (model && !refused_only && check_every &&
+		    (i + 1) % check_every == 0 && model_compare(family, ifname, i)) {
+			bad = 1;
+			model = 0;
+		}
 	}
-	printf("fuzz: seed %llu, %lu requests, %lu accepted, %lu rejected\n",
-	       seed, count, accepted, rejected);
+	printf("fuzz: seed %llu, %lu requests (%lu rare shapes), %lu accepted (%lu sets), %lu rejected\n",
+	       seed, count, huge, accepted, sets, rejected);
 	for (a = 0; a < 256; a++)
 		if (per_errno[a])
 			printf("fuzz: errno %d (%s): %lu\n", a, strerror(a),
 			       per_errno[a]);
-
-	/* Whatever happened, the device must still answer a clean dump. */
-	nb_init(&b, family, NLM_F_DUMP, WG_CMD_GET_DEVICE, WG_GENL_VERSION);
-	nb_put(&b, WGDEVICE_A_IFNAME, ifname, strlen(ifname) + 1, "ifname");
-	nl_send(&b);
-	if (nl_dump(&e, family, dump_cb, &s)) {
-		print_error(&e, &b);
-		return 1;
-	}
-	printf("fuzz: final dump: messages=%lu peers=%lu allowedips=%lu\n",
-	       s.messages, s.peers, s.allowedips);
-	nb_free(&b);
-	return 0;
+	if (refused_only)
+		return bad;
+	printf("fuzz: %lu concurrent dumps on %d more sockets, %lu interrupted, %lu abandoned\n",
+	       xs_dumps, FUZZ_XSOCKS, xs_intr, xs_aborted);
+	if (model && model_compare(family, ifname, count))
+		bad = 1;
+	printf("fuzz: model: %d peers, %d allowed IPs, private key %s: %s\n",
+	       M.live, M.live_pfx, M.has_priv ? "set" : "none",
+	       bad ? "MISMATCH" : (model ? "dump matches" : "not checked"));
+	return bad;
 }
 
 /* --- main ------------------------------------------------------------- */

@@ -13,11 +13,13 @@
  *		[--len N] [--min-len N] [--max-len N] [--direction in|out]
  *		[--count N] [--timeout S] [--ready FILE] --out FILE
  *   wgpkt fuzz --to ADDR:PORT --seed S --count N [--file SEED ...]
- *		[--bind-port P] [--rate PPS] [--verbose]
+ *		[--defaults] [--bind-port P] [--rate PPS] [--verbose]
  *   wgpkt info FILE
  *
  * ADDR:PORT is 192.0.2.1:51820 or [2001:db8::1]:51820.  Mangling options of
- * send apply in the order given, after the payload is loaded.  fuzz is
+ * send apply in the order given, after the payload is loaded.  capture
+ * with --count N > 1 writes the first packet to FILE and the others to
+ * FILE.1, FILE.2, ...  fuzz ends with "sent: N".  fuzz is
  * reproducible: the same seed and seed packets give the same datagrams.
  */
 #define _GNU_SOURCE
@@ -624,8 +626,15 @@ static int cmd_capture(int argc, char **argv)
 			continue;
 		if (!matches(&f, sport, dport, payload, plen, outgoing))
 			continue;
-		if (!got)
+		if (!got) {
 			write_file(out, payload, plen);
+		} else if (count > 1) {
+			/* more seeds for fuzz: OUT.1, OUT.2, ... */
+			char name[4096];
+
+			snprintf(name, sizeof(name), "%s.%llu", out, got);
+			write_file(name, payload, plen);
+		}
 		got++;
 		printf("captured len=%zu type=%d sport=%u dport=%u dir=%s\n", plen,
 		       plen ? payload[0] : -1, sport, dport,
@@ -684,6 +693,7 @@ static size_t index_offset(const struct pkt *p)
 static const char *const mutation_names[] = {
 	"bitflip", "truncate", "extend", "valid-header+garbage",
 	"wrong-index", "type-bytes", "overwrite", "splice", "random",
+	"replay",
 };
 #define N_MUTATIONS (sizeof(mutation_names) / sizeof(mutation_names[0]))
 
@@ -753,9 +763,13 @@ static void mutate(struct pkt *out, const struct pkt *seeds, int nseeds,
 		out->len = cut + n;
 		break;
 	}
-	default:
+	case 8:
 		out->len = rnd_below(1501);
 		rnd_fill(out->data, out->len);
+		break;
+	default:
+		/* the seed as it is: replayed (and, seeds being picked at
+		 * random, reordered) messages */
 		break;
 	}
 }
@@ -785,8 +799,10 @@ static int cmd_fuzz(int argc, char **argv)
 		{ "bind-port", required_argument, NULL, 'b' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "defaults", no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 }
 	};
+	bool defaults = false;
 	unsigned long long count = 1000, i, seed, by_kind[N_MUTATIONS] = { 0 };
 	unsigned long long failed = 0;
 	static struct pkt seeds[MAX_SEEDS], p;
@@ -812,13 +828,19 @@ static int cmd_fuzz(int argc, char **argv)
 		case 'b': bind_port = num(optarg, "port"); break;
 		case 'r': rate = seconds(optarg, "rate"); break;
 		case 'v': verbose = true; break;
+		case 'd': defaults = true; break;
 		default: return 2;
 		}
 	}
 	if (!to)
 		die("fuzz needs --to");
-	if (!nseeds)
-		nseeds = default_seeds(seeds);
+	/* --defaults: also the four zero-bodied messages (a cookie reply
+	 * among them), next to the captured seeds */
+	if (!nseeds || defaults) {
+		if (nseeds + 4 > MAX_SEEDS)
+			die("too many seed packets");
+		nseeds += default_seeds(seeds + nseeds);
+	}
 	printf("wgpkt fuzz: seed %llu%s, %d seed packets, %llu datagrams\n",
 	       seed, have_seed ? "" : " (chosen)", nseeds, count);
 	fflush(stdout);
@@ -846,6 +868,7 @@ static int cmd_fuzz(int argc, char **argv)
 		printf("%s: %llu\n", mutation_names[i], by_kind[i]);
 	if (failed)
 		printf("failed to send: %llu\n", failed);
+	printf("sent: %llu\n", count - failed);
 	close(fd);
 	return failed == count && count ? 1 : 0;
 }
