@@ -1,11 +1,545 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Throughput measurement (make bench).  Not implemented yet: it is tracked
-# by its own issue.  For now the VM boots with the module and reports skip.
+# make bench: one workload through four paths in the same VM, so that the
+# columns of one run compare:
+#   veth          the two namespaces' veth pair without a tunnel (ceiling)
+#   in-tree       the kernel's wireguard module
+#   wg            our module (loaded after `modprobe -r wireguard`)
+#   wireguard-go  userspace, both ends
+# Rows: iperf3 TCP (1 and 4 flows, both directions), iperf3 UDP at full rate
+# with 1,300-byte datagrams (received rate, loss), ping RTT (median, p99),
+# handshakes per second against one responder, and slab memory per peer and
+# per prefix (in-tree and wg only).
+#
+# Every figure is measured REPS times and the median is reported, with the
+# spread.  The repetitions are interleaved (veth, in-tree, wireguard-go, wg,
+# then again) so that a change in host load hits every column alike.
+#
+# Knobs, from the kernel command line (run.sh turns WG_BENCH_REPS=5 into
+# wgbench.reps=5, and so on):
+#   wgbench.reps=3           repetitions of every figure
+#   wgbench.time=4           seconds per iperf3 run (after 1 s left out)
+#   wgbench.pings=200        pings per latency run
+#   wgbench.initiators=50    initiator devices in the handshake test
+#   wgbench.peers=1000       peers added for the memory figures
+#   wgbench.prefixes=100000  prefixes added for the memory figures
+#
+# Output: the table between "BENCH-TABLE-BEGIN" and "BENCH-TABLE-END", and
+# every figure as one line "BENCH-JSON {...}"; run.sh copies both out of the
+# console into bench-<kernel>.json.
 . /selftests/lib.sh
 
-echo "# bench: NOT IMPLEMENTED YET -- this VM only proves the module loads."
-ktap_plan 1
-run_case "module loads for bench" load_wg
+REPS=3 TIME=4 PINGS=200 INITIATORS=50 PEERS=1000 PREFIXES=100000
+for arg in $(cat /proc/cmdline); do
+	case $arg in
+	wgbench.reps=[0-9]*) REPS=${arg#*=} ;;
+	wgbench.time=[0-9]*) TIME=${arg#*=} ;;
+	wgbench.pings=[0-9]*) PINGS=${arg#*=} ;;
+	wgbench.initiators=[0-9]*) INITIATORS=${arg#*=} ;;
+	wgbench.peers=[0-9]*) PEERS=${arg#*=} ;;
+	wgbench.prefixes=[0-9]*) PREFIXES=${arg#*=} ;;
+	esac
+done
+
+B=/tmp/bench			# keys, configurations, results
+RES=$B/results			# lines "COLUMN ROW VALUE"
+PING=/usr/bin/ping		# iputils (busybox ping has no -i below 1 s)
+HS_PORT=51820
+
+# --- helpers ------------------------------------------------------------
+
+# record COLUMN ROW VALUE: keep one measurement (numbers only).
+record()
+{
+	case $3 in
+	'' | *[!0-9.e+-]*) echo "$1 $2: no value"; return 1 ;;
+	esac
+	echo "$1 $2 $3" >>"$RES"
+}
+
+now() { echo "$EPOCHREALTIME"; }
+
+# gone PID: the process has exited (a zombie counts).
+gone()
+{
+	[ ! -e "/proc/$1" ] || grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null
+}
+
+# Processes of the current case, stopped when it ends.
+track() { echo "$1" >>"$B/pids"; }
+
+bench_cleanup()
+{
+	local p ns
+	if [ -f "$B/pids" ]; then
+		for p in $(cat "$B/pids"); do
+			kill "$p" 2>/dev/null || true
+		done
+		for p in $(cat "$B/pids"); do
+			wait_for 10 gone "$p" || true
+			wait "$p" 2>/dev/null || true
+		done
+		rm -f "$B/pids"
+	fi
+	# Links go now, not with the namespace's asynchronous cleanup, so
+	# that the module can be unloaded right after.
+	for ns in $_case_netns; do
+		$IP -n "$ns" -o link show 2>/dev/null |
+			awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | grep -vx lo |
+			sed 's/^/link del /' | $IP -n "$ns" -force -batch - 2>/dev/null || true
+	done
+	_case_cleanup
+}
+
+# use_module wireguard|wg: make it the loaded WireGuard module.
+use_module()
+{
+	local want=$1 other=wireguard
+	[ "$want" != wireguard ] || other=$WG_MODULE
+	if [ -d "/sys/module/$other" ]; then
+		wait_for 60 modprobe -r "$other"
+	fi
+	modprobe "$want"
+}
+
+# go_start NS IFNAME: wireguard-go in the foreground of a tracked process.
+go_start()
+{
+	rm -f "/var/run/wireguard/$2.sock"
+	WG_PROCESS_FOREGROUND=1 $IP netns exec "$1" wireguard-go "$2" \
+		>"$B/$2.log" 2>&1 </dev/null &
+	track $!
+	wait_for 30 test -S "/var/run/wireguard/$2.sock" || {
+		cat "$B/$2.log"
+		return 1
+	}
+}
+
+# --- the two-namespace path: ba (client) and bb (server) --------------------
+
+# pair_up COLUMN: veth between ba and bb, then the tunnel of COLUMN; sets DST,
+# the server's address.
+pair_up()
+{
+	local col=$1 da db kind
+	ns_add ba bb
+	veth_pair ba va bb vb
+	$IP -n ba addr add 192.168.50.1/24 dev va
+	$IP -n bb addr add 192.168.50.2/24 dev vb
+	if [ "$col" = veth ]; then
+		DST=192.168.50.2
+		return 0
+	fi
+	case $col in
+	wgo)
+		da=wgoa db=wgob
+		go_start ba $da
+		go_start bb $db ;;
+	*)
+		da=wga db=wgb kind=wireguard
+		[ "$col" = intree ] || kind=$WG_KIND
+		$IP -n ba link add $da type $kind
+		$IP -n bb link add $db type $kind ;;
+	esac
+	nsx ba $WG set $da private-key $B/a.key listen-port 51001 \
+		peer "$(cat $B/b.pub)" endpoint 192.168.50.2:51002 allowed-ips 10.50.0.2/32
+	nsx bb $WG set $db private-key $B/b.key listen-port 51002 \
+		peer "$(cat $B/a.pub)" endpoint 192.168.50.1:51001 allowed-ips 10.50.0.1/32
+	$IP -n ba addr add 10.50.0.1/24 dev $da
+	$IP -n bb addr add 10.50.0.2/24 dev $db
+	$IP -n ba link set $da up
+	$IP -n bb link set $db up
+	DST=10.50.0.2
+	wait_for 30 nsx ba $PING -c 1 -W 1 $DST
+}
+
+iperf_server()
+{
+	rm -f "$B/iperf.pid"
+	nsx bb iperf3 -s -D -I "$B/iperf.pid" >"$B/iperf.log" 2>&1
+	wait_for 10 test -s "$B/iperf.pid"
+	track "$(cat "$B/iperf.pid")"
+	wait_for 10 nsx bb ss -Htln "sport = :5201"
+}
+
+# iperf ARGS...: one client run from ba to DST (again if the server was
+# still busy with the previous one); prints iperf3's text output.  TCP runs
+# pass -O 1 (leave out slow start); UDP must not: with --omit, iperf3 counts
+# the omitted datagrams as lost (loss above 100 %).
+iperf()
+{
+	local out _
+	for _ in 1 2 3; do
+		if out=$(timeout $((TIME + 30)) $IP netns exec ba \
+			iperf3 -c "$DST" -t "$TIME" -f m "$@" 2>&1) &&
+			grep -q receiver <<<"$out"; then
+			printf '%s\n' "$out"
+			return 0
+		fi
+		sleep 1
+	done
+	echo "iperf3 $* failed: $(tail -n 2 <<<"$out")" >&2
+	return 1
+}
+
+# mbits: the receiver's rate (the total with several flows).
+mbits()
+{
+	awk '/receiver/ && (!multi || /SUM/) {
+		for (i = 2; i <= NF; i++) if ($i == "Mbits/sec") v = $(i - 1)
+	} /^\[SUM\]/ { multi = 1 } END { if (v == "") exit 1; print v }'
+}
+
+# measure COLUMN: the iperf3 and ping rows of one repetition.
+measure()
+{
+	local col=$1 out v bad=0 line
+	iperf_server
+	for v in "tcp1_ab -P 1" "tcp1_ba -P 1 -R" "tcp4_ab -P 4" "tcp4_ba -P 4 -R"; do
+		v="$v -O 1"
+		# shellcheck disable=SC2086
+		set -- $v
+		if out=$(iperf "${@:2}") && v=$(mbits <<<"$out"); then
+			record "$col" "$1" "$v"
+			line="$line $1=$v"
+		else
+			bad=1
+		fi
+	done
+	if out=$(iperf -u -b 0 -l 1300); then
+		v=$(awk '/receiver/ { for (i = 2; i <= NF; i++) if ($i == "Mbits/sec") print $(i - 1) }' <<<"$out")
+		record "$col" udp_rx "$v" || bad=1
+		v=$(awk '/receiver/ { for (i = 2; i <= NF; i++) if ($i ~ /^\(.*%\)$/) { gsub(/[(%)]/, "", $i); print $i } }' <<<"$out")
+		record "$col" udp_loss "$v" || bad=1
+		line="$line udp_rx=$(tail -n 2 "$RES" | awk '{ printf "%s%s", s, $3; s = "/loss%=" }')"
+	else
+		bad=1
+	fi
+	# Round trips: per-packet times, median and nearest-rank p99.
+	if out=$(timeout 120 $IP netns exec ba $PING -c "$PINGS" -i 0.01 -W 2 "$DST"); then
+		v=$(sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' <<<"$out" | sort -n | awk '
+			{ t[NR] = $1 }
+			END {
+				if (NR == 0) exit 1
+				m = NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
+				r = int(0.99 * NR); if (r < 0.99 * NR) r++
+				print m, t[r], NR
+			}')
+		set -- $v
+		record "$col" lat_p50 "$1" || bad=1
+		record "$col" lat_p99 "$2" || bad=1
+		line="$line rtt_p50=$1ms p99=$2ms ($3 of $PINGS answered)"
+	else
+		echo "ping failed"
+		bad=1
+	fi
+	echo "$col:$line"
+	return $bad
+}
+
+# --- handshakes per second --------------------------------------------------
+
+# handshakes COLUMN: INITIATORS devices in hsi (in-tree for wireguard-go's
+# column, the column's module otherwise), each a peer of one responder in
+# hsr, all brought up at once; the rate is INITIATORS over the time until
+# the responder has completed a handshake with every one of them.
+handshakes()
+{
+	local col=$1 kind=wireguard i t0 t1 n
+	[ "$col" != wg ] || kind=$WG_KIND
+	ns_add hsr hsi
+	veth_pair hsr hr hsi hi
+	$IP -n hsr addr add 192.168.60.1/24 dev hr
+	$IP -n hsi addr add 192.168.60.2/24 dev hi
+	if [ "$col" = wgo ]; then
+		go_start hsr wgor
+	else
+		$IP -n hsr link add wgor type $kind
+	fi
+	nsx hsr $WG setconf wgor $B/resp.conf
+	$IP -n hsr link set wgor up
+	for i in $(seq "$INITIATORS"); do
+		echo "link add hi$i type $kind"
+	done | $IP -n hsi -batch -
+	nsx hsi bash -c "for i in \$(seq $INITIATORS); do $WG setconf hi\$i $B/init\$i.conf || exit; done"
+	nsx hsi $PING -c 1 -W 2 192.168.60.1 >/dev/null	# resolve ARP first
+
+	t0=$(now)
+	for i in $(seq "$INITIATORS"); do
+		echo "link set hi$i up"
+	done | $IP -n hsi -batch -
+	while :; do
+		n=$(nsx hsr $WG show wgor latest-handshakes | awk '$2 != 0' | wc -l)
+		t1=$(now)
+		[ "$n" -lt "$INITIATORS" ] || break
+		if awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a > 120) }'; then
+			echo "only $n of $INITIATORS handshakes after 120 s"
+			return 1
+		fi
+		sleep 0.05
+	done
+	n=$(awk -v a="$t0" -v b="$t1" -v n="$INITIATORS" 'BEGIN { printf "%.1f", n / (b - a) }')
+	echo "$col: $INITIATORS handshakes in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s = $n/s"
+	record "$col" hs_rate "$n"
+}
+
+# --- memory -----------------------------------------------------------------
+
+# meminfo FIELD: kB.
+meminfo()
+{
+	awk -v f="$1:" '$1 == f { print $2 }' /proc/meminfo
+}
+
+settle()
+{
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	sleep 1
+}
+
+# slabtop: the caches that grew since $B/slabinfo.0 (bytes, largest first).
+slabtop()
+{
+	[ -r /proc/slabinfo ] || return 0
+	awk 'FNR == NR { if (FNR > 2) b[$1] = $3 * $4; next }
+	     FNR > 2 { d = $3 * $4 - b[$1]; if (d > 65536) printf "  %-28s %9d kB\n", $1, d / 1024 }' \
+		"$B/slabinfo.0" /proc/slabinfo | sort -k2 -rn | head -n 6
+}
+
+# memory COLUMN KIND: Slab (and percpu + vmalloc) growth of a device given
+# PEERS peers, then PREFIXES prefixes spread over them.
+memory()
+{
+	local col=$1 kind=$2 rep s0 s1 s2 o0 o1 o2
+	for rep in $(seq "$REPS"); do
+		$IP link add wgmem type "$kind"
+		_case_links="$_case_links wgmem"
+		settle
+		cat /proc/slabinfo >"$B/slabinfo.0" 2>/dev/null || true
+		s0=$(meminfo Slab) o0=$(($(meminfo Percpu) + $(meminfo VmallocUsed)))
+		$WG setconf wgmem $B/mem-peers.conf
+		settle
+		s1=$(meminfo Slab) o1=$(($(meminfo Percpu) + $(meminfo VmallocUsed)))
+		[ "$rep" != 1 ] || { echo "$col: caches grown by $PEERS peers:"; slabtop; }
+		cat /proc/slabinfo >"$B/slabinfo.0" 2>/dev/null || true
+		$WG setconf wgmem $B/mem-prefixes.conf
+		settle
+		s2=$(meminfo Slab) o2=$(($(meminfo Percpu) + $(meminfo VmallocUsed)))
+		[ "$rep" != 1 ] || { echo "$col: caches grown by $PREFIXES prefixes:"; slabtop; }
+		$IP link del wgmem
+		record "$col" mem_peer $(((s1 - s0) * 1024 / PEERS))
+		record "$col" mem_prefix $(((s2 - s1) * 1024 / PREFIXES))
+		record "$col" mem_peer_other $(((o1 - o0) * 1024 / PEERS))
+		record "$col" mem_prefix_other $(((o2 - o1) * 1024 / PREFIXES))
+		echo "$col: slab +$((s1 - s0)) kB for $PEERS peers, +$((s2 - s1)) kB for $PREFIXES prefixes; percpu+vmalloc +$((o1 - o0)) kB, +$((o2 - o1)) kB"
+	done
+}
+
+# --- cases ------------------------------------------------------------------
+
+# Random-looking public keys for the memory test: any 32 bytes will do.
+mem_conf()
+{
+	local per=$(((PREFIXES + PEERS - 1) / PEERS))
+	head -c $((PEERS * 33)) /dev/urandom | base64 -w 0 |
+	awk -v peers="$PEERS" -v per="$1" -v total="$PREFIXES" '{
+		for (p = 0; p < peers; p++) {
+			key = substr($0, p * 44 + 1, 42) "A="
+			printf "[Peer]\nPublicKey = %s\n", key
+			if (!per) continue
+			printf "AllowedIPs = "
+			for (i = 0; i < per && p * per + i < total; i++) {
+				n = p * per + i
+				printf "%s%d.%d.%d.%d/32", i ? "," : "", 10 + int(n / 16777216),
+					int(n / 65536) % 256, int(n / 256) % 256, n % 256
+			}
+			printf "\n"
+		}
+	}'
+	[ "$per" -gt 0 ]
+}
+
+t_prepare()
+{
+	local i k c
+	for c in iperf3 wireguard-go; do
+		command -v $c >/dev/null || { echo "$c missing in the guest"; return 1; }
+	done
+	$PING -V | grep -q iputils
+	modprobe tun	# /dev/net/tun for wireguard-go
+	rm -rf "$B" && mkdir -p "$B"
+	: >"$RES"
+	umask 077
+	for k in a b resp; do
+		$WG genkey >$B/$k.key
+		$WG pubkey <$B/$k.key >$B/$k.pub
+	done
+	printf '[Interface]\nPrivateKey = %s\nListenPort = %s\n' \
+		"$(cat $B/resp.key)" $HS_PORT >$B/resp.conf
+	for i in $(seq "$INITIATORS"); do
+		k=$($WG genkey)
+		printf '[Interface]\nPrivateKey = %s\nListenPort = %d\n[Peer]\nPublicKey = %s\nEndpoint = 192.168.60.1:%d\nAllowedIPs = 10.60.0.1/32\nPersistentKeepalive = 25\n' \
+			"$k" $((52000 + i)) "$(cat $B/resp.pub)" $HS_PORT >$B/init$i.conf
+		printf '[Peer]\nPublicKey = %s\nAllowedIPs = 10.61.%d.%d/32\n' \
+			"$($WG pubkey <<<"$k")" $((i / 256)) $((i % 256)) >>$B/resp.conf
+	done
+	# The same peers twice: without, then with the prefixes.
+	mem_conf $(((PREFIXES + PEERS - 1) / PEERS)) >$B/mem-prefixes.conf
+	awk '!/^AllowedIPs/' $B/mem-prefixes.conf >$B/mem-peers.conf
+	echo "reps=$REPS time=${TIME}s pings=$PINGS initiators=$INITIATORS peers=$PEERS prefixes=$PREFIXES"
+	echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-), $(nproc) vCPUs"
+}
+
+# t_column COLUMN
+t_column()
+{
+	local col=$1 bad=0
+	trap bench_cleanup EXIT
+	case $col in
+	intree|wgo) use_module wireguard ;;
+	wg) use_module "$WG_MODULE" ;;
+	esac
+	pair_up "$col"
+	measure "$col" || bad=1
+	if [ "$col" != veth ]; then
+		handshakes "$col" || bad=1
+	fi
+	return $bad
+}
+
+# t_memory COLUMN
+t_memory()
+{
+	trap bench_cleanup EXIT
+	if [ "$1" = wg ]; then
+		use_module "$WG_MODULE"
+		memory wg "$WG_KIND"
+	else
+		use_module wireguard
+		memory intree wireguard
+	fi
+}
+
+t_report()
+{
+	local v_wg v_in v_go
+	v_wg=$(modinfo -F version "$WG_MODULE" 2>/dev/null)
+	v_in=$(modinfo -F version wireguard 2>/dev/null)
+	v_go=$(wireguard-go --version 2>/dev/null | head -n 1)
+	cat >$B/rows <<-'EOF'
+	tcp1_ab|TCP, 1 flow, a->b|Mbit/s|higher
+	tcp1_ba|TCP, 1 flow, b->a|Mbit/s|higher
+	tcp4_ab|TCP, 4 flows, a->b|Mbit/s|higher
+	tcp4_ba|TCP, 4 flows, b->a|Mbit/s|higher
+	udp_rx|UDP 1300 B, received|Mbit/s|higher
+	udp_loss|UDP 1300 B, loss|%|lower
+	lat_p50|ping RTT, median|ms|lower
+	lat_p99|ping RTT, p99|ms|lower
+	hs_rate|handshakes, 1 responder|1/s|higher
+	mem_peer|memory/peer, slab|bytes|lower
+	mem_prefix|memory/prefix, slab|bytes|lower
+	mem_peer_other|memory/peer, percpu+vmalloc|bytes|lower|json
+	mem_prefix_other|memory/prefix, percpu+vmalloc|bytes|lower|json
+	EOF
+	awk -F'|' -v reps="$REPS" -v kernel="$(uname -r)" -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+		-v cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
+		-v vcpus="$(nproc)" -v memkb="$(meminfo MemTotal)" \
+		-v v_wg="$v_wg" -v v_in="$v_in" -v v_go="$v_go" \
+		-v knobs="\"reps\": $REPS, \"time_s\": $TIME, \"pings\": $PINGS, \"initiators\": $INITIATORS, \"peers\": $PEERS, \"prefixes\": $PREFIXES" '
+	function fmt(v,   a) {
+		if (v == "") return "-"
+		if (v == 0) return "0"
+		a = v < 0 ? -v : v
+		if (a >= 100) return sprintf("%.0f", v)
+		if (a >= 10) return sprintf("%.1f", v)
+		if (a >= 1) return sprintf("%.2f", v)
+		return sprintf("%.3f", v)
+	}
+	# stats KEY: sets MED MIN MAX N and LIST (JSON array) for one cell.
+	function stats(k,   i, j, t, a) {
+		N = cnt[k] + 0; MED = MIN = MAX = ""; LIST = ""
+		if (!N) return
+		for (i = 1; i <= N; i++) {
+			a[i] = val[k, i] + 0
+			LIST = LIST (i > 1 ? ", " : "") val[k, i]
+		}
+		for (i = 2; i <= N; i++)
+			for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
+				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+			}
+		MED = N % 2 ? a[(N + 1) / 2] : (a[N / 2] + a[N / 2 + 1]) / 2
+		MIN = a[1]; MAX = a[N]
+	}
+	function cell(k,   s) {
+		stats(k)
+		if (!N) return "-"
+		s = fmt(MED)
+		if (N > 1 && MED != 0)
+			s = s sprintf(" ±%d%%", (MAX - MIN) / 2 / (MED < 0 ? -MED : MED) * 100 + 0.5)
+		return s
+	}
+	FNR == NR { nr++; id[nr] = $1; label[nr] = $2; unit[nr] = $3; better[nr] = $4; only[nr] = $5; next }
+	{
+		split($0, f, " ")
+		k = f[1] SUBSEP f[2]
+		val[k, ++cnt[k]] = f[3]
+	}
+	END {
+		nc = split("intree wg wgo veth", col, " ")
+		split("in-tree|wg|wireguard-go|veth", name, "|")
+		print "BENCH-TABLE-BEGIN"
+		printf "%-30s %-7s %13s %13s %8s %13s %13s\n", "", "unit", "in-tree", "wg", "wg/in-tr", "wireguard-go", "veth"
+		for (r = 1; r <= nr; r++) {
+			if (only[r] == "json") continue	# noise at this size
+			line = sprintf("%-30s %-7s", label[r], unit[r])
+			for (c = 1; c <= nc; c++) {
+				s = cell(col[c] SUBSEP id[r])
+				med[c] = MED
+				if (c == 3) {
+					ratio = (med[1] != "" && med[2] != "" && med[1] != 0) ? sprintf("%.2f", med[2] / med[1]) : "-"
+					line = line sprintf(" %8s", ratio)
+				}
+				line = line sprintf(" %13s", s)
+			}
+			print line
+		}
+		print ""
+		print "median of " reps " runs; ±: half the range (max-min) over the median;"
+		print "wg/in-tr: ratio of the medians (higher is better for Mbit/s and 1/s,"
+		print "lower for %, ms, bytes); " cpu ", " vcpus " vCPUs, TCG"
+		print "BENCH-TABLE-END"
+
+		js = "{\"kernel\": \"" kernel "\", \"date\": \"" date "\""
+		js = js ", \"guest\": {\"cpu\": \"" cpu "\", \"vcpus\": " vcpus ", \"mem_kb\": " memkb "}"
+		js = js ", \"versions\": {\"wg\": \"" v_wg "\", \"in-tree\": \"" v_in "\", \"wireguard-go\": \"" v_go "\"}"
+		js = js ", \"knobs\": {" knobs "}, \"rows\": ["
+		for (r = 1; r <= nr; r++) {
+			js = js (r > 1 ? ", " : "") "{\"id\": \"" id[r] "\", \"label\": \"" label[r] "\", \"unit\": \"" unit[r] "\", \"better\": \"" better[r] "\""
+			for (c = 1; c <= nc; c++) {
+				stats(col[c] SUBSEP id[r])
+				med[c] = MED
+				if (!N) { js = js ", \"" name[c] "\": null"; continue }
+				js = js sprintf(", \"%s\": {\"median\": %s, \"min\": %s, \"max\": %s, \"runs\": [%s]}", name[c], MED, MIN, MAX, LIST)
+			}
+			if (med[1] != "" && med[2] != "" && med[1] != 0)
+				js = js sprintf(", \"ratio_wg_in_tree\": %.3f", med[2] / med[1])
+			js = js "}"
+		}
+		print "BENCH-JSON " js "]}"
+	}' $B/rows "$RES"
+}
+
+ktap_plan $((REPS * 4 + 4))
+run_case "prepare keys and configurations" t_prepare
+for rep in $(seq "$REPS"); do
+	run_case "run $rep/$REPS: veth" t_column veth
+	run_case "run $rep/$REPS: in-tree wireguard" t_column intree
+	run_case "run $rep/$REPS: wireguard-go" t_column wgo
+	run_case "run $rep/$REPS: wg" t_column wg
+done
+run_case "memory: wg" t_memory wg
+run_case "memory: in-tree wireguard" t_memory intree
+run_case "report" t_report
 ktap_finished
