@@ -67,6 +67,8 @@ handshake_done()
 t_load()
 {
 	command -v wireguard-go
+	modprobe tun
+	wait_for 10 test -c /dev/net/tun
 	modprobe -r wg 2>/dev/null || true
 	modprobe wg time_divisor=$DIVISOR
 }
