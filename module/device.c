@@ -334,6 +334,9 @@ static void wg_setup(struct net_device *dev)
 	wg->dev = dev;
 }
 
+static struct rtnl_link_ops link_ops_wireguard;
+static bool have_link_ops_wireguard;
+
 static int wg_newlink(struct net *src_net, struct net_device *dev,
 		      struct nlattr *tb[], struct nlattr *data[],
 		      struct netlink_ext_ack *extack)
@@ -405,6 +408,13 @@ static int wg_newlink(struct net *src_net, struct net_device *dev,
 	if (ret < 0)
 		goto err_free_handshake_queue;
 
+	/*
+	 * wireguard-tools lists devices by kind "wireguard" (wg show all):
+	 * a "wg" device reports that kind whenever we hold it.
+	 */
+	if (have_link_ops_wireguard)
+		dev->rtnl_link_ops = &link_ops_wireguard;
+
 	ret = register_netdevice(dev);
 	if (ret < 0)
 		goto err_uninit_ratelimiter;
@@ -456,8 +466,6 @@ static struct rtnl_link_ops link_ops_wireguard __read_mostly = {
 	.setup = wg_setup,
 	.newlink = wg_newlink,
 };
-
-static bool have_link_ops_wireguard;
 
 /*
  * The sockets of a device live in the namespace that created it, which may

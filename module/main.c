@@ -52,19 +52,23 @@ static int __init wg_mod_init(void)
 
 	wg_noise_init();
 
-	ret = wg_device_init();
+	/*
+	 * The family first: when the in-tree module holds it, the load fails
+	 * with that one message and nothing else registered or printed.
+	 */
+	ret = wg_genetlink_init();
 	if (ret < 0)
 		goto err_uninit_peer;
 
-	ret = wg_genetlink_init();
+	ret = wg_device_init();
 	if (ret < 0)
-		goto err_uninit_device;
+		goto err_uninit_genetlink;
 
 	pr_info("WireGuard %s loaded\n", WG_VERSION);
 	return 0;
 
-err_uninit_device:
-	wg_device_uninit();
+err_uninit_genetlink:
+	wg_genetlink_uninit();
 err_uninit_peer:
 	wg_peer_uninit();
 err_uninit_allowedips:
@@ -74,8 +78,8 @@ err_uninit_allowedips:
 
 static void __exit wg_mod_exit(void)
 {
-	wg_genetlink_uninit();
 	wg_device_uninit();
+	wg_genetlink_uninit();
 	wg_peer_uninit();
 	wg_allowedips_slab_uninit();
 }
@@ -86,5 +90,9 @@ MODULE_LICENSE("GPL v2");
 MODULE_DESCRIPTION("WireGuard secure network tunnel (out-of-tree wg)");
 MODULE_AUTHOR("wg developers");
 MODULE_VERSION(WG_VERSION);
+/*
+ * No alias for the "wireguard" family or kind: the in-tree module has them,
+ * and two modules answering one alias get loaded both.  Users opt in with
+ * module/wg-modprobe.conf (see README).
+ */
 MODULE_ALIAS_RTNL_LINK("wg");
-MODULE_ALIAS_GENL_FAMILY(WG_GENL_NAME);

@@ -1041,10 +1041,12 @@ int __init wg_genetlink_init(void)
 {
 	int ret = genl_register_family(&wg_genl_family);
 
-	if (ret == -EEXIST)
-		pr_err("generic netlink family \"%s\" is already registered, probably by the in-tree wireguard module; unload it (rmmod wireguard) or blacklist it (see README)\n",
-		       WG_GENL_NAME);
-	return ret;
+	if (ret != -EEXIST)
+		return ret;
+	pr_err("generic netlink family \"%s\" is already registered, probably by the in-tree wireguard module; unload it (rmmod wireguard) or blacklist it (see README)\n",
+	       WG_GENL_NAME);
+	/* modprobe takes -EEXIST for "already loaded" and reports success. */
+	return -EBUSY;
 }
 
 void wg_genetlink_uninit(void)
