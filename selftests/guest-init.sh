@@ -45,8 +45,10 @@ done
 
 tests=()
 case $mode in
-check) for t in /selftests/tests/*.sh; do
-		for g in ${only//,/ }; do
+check) IFS=, read -ra globs <<<"$only"
+	for t in /selftests/tests/*.sh; do
+		# Quoted: an unquoted "*" would expand to the names in /.
+		for g in "${globs[@]}"; do
 			# shellcheck disable=SC2053
 			if [[ ${t##*/} == $g || ${t##*/} == $g* ]]; then
 				tests+=("$t")
