@@ -17,8 +17,8 @@
 #   WG_DKMS=0              skip the DKMS build check
 #   WG_SRC=DIR             build the module from DIR instead of this tree
 #   WG_RESULTS=DIR         logs (default /tmp/wg-results)
-#   WG_VM_TIMEOUT=SECONDS  host-side limit per VM (default 900)
-#   WG_TEST_TIMEOUT=SECONDS guest-side limit per test script (default 600)
+#   WG_VM_TIMEOUT=SECONDS  host-side limit per VM (default 2700)
+#   WG_TEST_TIMEOUT=SECONDS guest-side limit per test script (default 1200)
 #   WG_APPEND="..."        extra kernel command line
 #   WG_BENCH_REPS=3, WG_BENCH_TIME=4, WG_BENCH_PINGS=200,
 #   WG_BENCH_INITIATORS=50, WG_BENCH_PEERS=1000, WG_BENCH_PREFIXES=100000
@@ -43,8 +43,8 @@ WG_KERNELS=${WG_KERNELS:-*}
 WG_ONLY=${WG_ONLY:-*}
 WG_INTEROP=${WG_INTEROP:-1}
 WG_DKMS=${WG_DKMS:-1}
-WG_VM_TIMEOUT=${WG_VM_TIMEOUT:-900}
-WG_TEST_TIMEOUT=${WG_TEST_TIMEOUT:-600}
+WG_VM_TIMEOUT=${WG_VM_TIMEOUT:-2700}
+WG_TEST_TIMEOUT=${WG_TEST_TIMEOUT:-1200}
 WG_APPEND=${WG_APPEND:-}
 WG_DEBUG_LANE=${WG_DEBUG_LANE:-1}
 # Cut from the debug lane: 22-scale (a million prefixes; minutes on a
