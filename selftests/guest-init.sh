@@ -74,7 +74,7 @@ kmsg_pid=$!
 echo "wgtest: tests begin" >/dev/kmsg
 echo "WG-TESTS-BEGIN $mode $(uname -r)"
 echo "KTAP version 1"
-echo "1..$((${#tests[@]} + 1))"
+echo "1..$((${#tests[@]} + 2))"
 
 if [ "$mode" = interop-a ] || [ "$mode" = interop-b ]; then
 	. /selftests/lib.sh
@@ -103,6 +103,45 @@ done
 
 if [ "$mode" = interop-a ]; then
 	peer_finish
+fi
+
+# Nothing leaked: with no wg device left, every interface, peer and
+# keypair the debug build announced as created is announced destroyed.
+wg_objects()
+{
+	awk '/(interface|peer [0-9]+|keypair [0-9]+( for peer [0-9]+)?) created/ { c++ }
+	     /(interface|peer [0-9]+|keypair [0-9]+( for peer [0-9]+)?) destroyed/ { d++ }
+	     END { printf "%d %d\n", c, d }' /tmp/kmsg-all
+}
+objects_balanced()
+{
+	local c d
+	read -r c d < <(wg_objects)
+	[ "$c" = "$d" ]
+}
+n=$((n + 1))
+if [ -d /sys/module/wg ]; then
+	for d in /sys/class/net/*; do
+		d=${d##*/}
+		if ethtool -i "$d" 2>/dev/null | grep -qx 'driver: wg'; then
+			/usr/sbin/ip link del "$d" 2>/dev/null
+		fi
+	done
+	modprobe -r wg 2>/dev/null
+fi
+for i in $(seq 1 300); do
+	objects_balanced && break
+	sleep 0.1
+done
+read -r created destroyed < <(wg_objects)
+if [ "$created" = "$destroyed" ]; then
+	echo "ok $n objects created = destroyed ($created)"
+elif grep -q 'messages dropped\|suppressed' /tmp/kmsg-all; then
+	echo "ok $n objects created = destroyed # SKIP kernel log lost lines ($created created, $destroyed destroyed)"
+else
+	echo "# created $created, destroyed $destroyed; last object lines:"
+	grep -E '(interface|peer [0-9]+|keypair [0-9]+).* (created|destroyed)' /tmp/kmsg-all | tail -n 20 | sed 's/^/# /'
+	echo "not ok $n objects created = destroyed"
 fi
 
 # Anything the kernel complained about while the tests ran?
