@@ -401,25 +401,49 @@ static int cmd_send(int argc, char **argv)
 		if (strchr("slRTE", c) && nops >= MAX_OPS)
 			die("too many mangling options");
 		switch (c) {
-		case 't': to = optarg; break;
-		case 'B': bind_addr = optarg; break;
-		case 'b': bind_port = num(optarg, "port"); break;
-		case 'x': load_hex(&p, optarg); have_payload = true; break;
-		case 'f': load_file(&p, optarg); have_payload = true; break;
-		case 'c': count = num(optarg, "count"); break;
-		case 'r': rate = seconds(optarg, "rate"); break;
-		case 's': ops[nops].kind = OP_SET_BYTE;
+		case 't':
+			to = optarg;
+			break;
+		case 'B':
+			bind_addr = optarg;
+			break;
+		case 'b':
+			bind_port = num(optarg, "port");
+			break;
+		case 'x':
+			load_hex(&p, optarg);
+			have_payload = true;
+			break;
+		case 'f':
+			load_file(&p, optarg);
+			have_payload = true;
+			break;
+		case 'c':
+			count = num(optarg, "count");
+			break;
+		case 'r':
+			rate = seconds(optarg, "rate");
+			break;
+		case 's':
+			ops[nops].kind = OP_SET_BYTE;
 			parse_kv(optarg, &ops[nops++], "--set-byte"); break;
-		case 'l': ops[nops].kind = OP_SET_LE32;
+		case 'l':
+			ops[nops].kind = OP_SET_LE32;
 			parse_kv(optarg, &ops[nops++], "--set-le32"); break;
-		case 'R': ops[nops].kind = OP_RESIZE;
+		case 'R':
+			ops[nops].kind = OP_RESIZE;
 			ops[nops++].val = num(optarg, "size"); break;
-		case 'T': ops[nops].kind = OP_TRUNCATE;
+		case 'T':
+			ops[nops].kind = OP_TRUNCATE;
 			ops[nops++].val = num(optarg, "size"); break;
-		case 'E': ops[nops].kind = OP_EXTEND;
+		case 'E':
+			ops[nops].kind = OP_EXTEND;
 			ops[nops++].val = num(optarg, "size"); break;
-		case 'w': recv_timeout = seconds(optarg, "timeout"); break;
-		default: return 2;
+		case 'w':
+			recv_timeout = seconds(optarg, "timeout");
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (!to || !have_payload)
@@ -561,14 +585,30 @@ static int cmd_capture(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'i': iface = optarg; break;
-		case 'p': f.port = num(optarg, "port"); break;
-		case 'S': f.sport = num(optarg, "port"); break;
-		case 'D': f.dport = num(optarg, "port"); break;
-		case 'y': f.type = num(optarg, "type"); break;
-		case 'L': f.len = num(optarg, "length"); break;
-		case 'm': f.min_len = num(optarg, "length"); break;
-		case 'M': f.max_len = num(optarg, "length"); break;
+		case 'i':
+			iface = optarg;
+			break;
+		case 'p':
+			f.port = num(optarg, "port");
+			break;
+		case 'S':
+			f.sport = num(optarg, "port");
+			break;
+		case 'D':
+			f.dport = num(optarg, "port");
+			break;
+		case 'y':
+			f.type = num(optarg, "type");
+			break;
+		case 'L':
+			f.len = num(optarg, "length");
+			break;
+		case 'm':
+			f.min_len = num(optarg, "length");
+			break;
+		case 'M':
+			f.max_len = num(optarg, "length");
+			break;
 		case 'd':
 			if (!strcmp(optarg, "in"))
 				f.direction = 1;
@@ -577,11 +617,20 @@ static int cmd_capture(int argc, char **argv)
 			else if (strcmp(optarg, "any"))
 				die("--direction is in, out or any");
 			break;
-		case 'c': count = num(optarg, "count"); break;
-		case 'w': timeout = seconds(optarg, "timeout"); break;
-		case 'r': ready = optarg; break;
-		case 'o': out = optarg; break;
-		default: return 2;
+		case 'c':
+			count = num(optarg, "count");
+			break;
+		case 'w':
+			timeout = seconds(optarg, "timeout");
+			break;
+		case 'r':
+			ready = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (!iface || !out)
@@ -817,19 +866,35 @@ static int cmd_fuzz(int argc, char **argv)
 	seed = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 32);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 't': to = optarg; break;
-		case 's': seed = num(optarg, "seed"); have_seed = true; break;
-		case 'c': count = num(optarg, "count"); break;
+		case 't':
+			to = optarg;
+			break;
+		case 's':
+			seed = num(optarg, "seed");
+			have_seed = true;
+			break;
+		case 'c':
+			count = num(optarg, "count");
+			break;
 		case 'f':
 			if (nseeds >= MAX_SEEDS)
 				die("too many seed packets");
 			load_file(&seeds[nseeds++], optarg);
 			break;
-		case 'b': bind_port = num(optarg, "port"); break;
-		case 'r': rate = seconds(optarg, "rate"); break;
-		case 'v': verbose = true; break;
-		case 'd': defaults = true; break;
-		default: return 2;
+		case 'b':
+			bind_port = num(optarg, "port");
+			break;
+		case 'r':
+			rate = seconds(optarg, "rate");
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'd':
+			defaults = true;
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (!to)
