@@ -85,6 +85,21 @@ int wg_cpumask_next_online(int *last_cpu)
 	return cpu;
 }
 
+int wg_cpumask_choose_online(int *stored_cpu, u64 id)
+{
+	int cpu = READ_ONCE(*stored_cpu);
+	unsigned int online;
+
+	if (likely(cpu < nr_cpu_ids && cpu_online(cpu)))
+		return cpu;
+	online = num_online_cpus();
+	cpu = cpumask_nth(online ? do_div(id, online) : 0, cpu_online_mask);
+	if (cpu >= nr_cpu_ids)
+		cpu = cpumask_first(cpu_online_mask);
+	WRITE_ONCE(*stored_cpu, cpu);
+	return cpu;
+}
+
 int wg_queue_enqueue_per_device_and_peer(struct wg_crypt_queue *device_queue,
 					 struct wg_peer_queue *peer_queue,
 					 struct sk_buff *skb,
@@ -134,7 +149,8 @@ void wg_queue_enqueue_per_peer_tx(struct sk_buff *skb,
 	 * so the peer stays valid here even after the state flips.
 	 */
 	atomic_set_release(&PACKET_CB(skb)->state, state);
-	queue_work_on(wg_cpumask_next_online(&peer->serial_work_cpu),
+	queue_work_on(wg_cpumask_choose_online(&peer->serial_work_cpu,
+					       peer->internal_id),
 		      peer->device->packet_crypt_wq,
 		      &peer->transmit_packet_work);
 }

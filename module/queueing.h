@@ -85,6 +85,13 @@ void wg_queue_enqueue_per_peer_rx(struct sk_buff *skb,
 /* Takes the head if it is done; NULL if empty or still being worked on. */
 struct sk_buff *wg_peer_queue_dequeue_done(struct wg_peer_queue *queue);
 int wg_cpumask_next_online(int *last_cpu);
+/*
+ * The CPU of a peer's serial work: the same one every time while it stays
+ * online, so that the outer packets of a peer enter the network stack on
+ * one CPU and stay in order on the wire (per-CPU backlogs would reorder
+ * them); peers are spread over the CPUs by @id.
+ */
+int wg_cpumask_choose_online(int *stored_cpu, u64 id);
 /* Returns the inner protocol of @skb from its IP version, or 0. */
 __be16 wg_examine_packet_protocol(struct sk_buff *skb);
 void wg_reset_packet(struct sk_buff *skb, bool encapsulating);

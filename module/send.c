@@ -353,7 +353,8 @@ void wg_packet_send_staged_packets(struct wg_peer *peer)
 								  wg->packet_crypt_wq) < 0)) {
 			/* Left dead in the peer queue: transmit work frees it. */
 			wg_stat_inc(wg, WG_STAT_TX_QUEUE_FULL);
-			queue_work_on(wg_cpumask_next_online(&peer->serial_work_cpu),
+			queue_work_on(wg_cpumask_choose_online(&peer->serial_work_cpu,
+							       peer->internal_id),
 				      wg->packet_crypt_wq,
 				      &peer->transmit_packet_work);
 		}
