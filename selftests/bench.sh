@@ -24,13 +24,16 @@
 #   wgbench.initiators=50    initiator devices in the handshake test
 #   wgbench.peers=1000       peers added for the memory figures
 #   wgbench.prefixes=100000  prefixes added for the memory figures
+#   wgbench.profile=0        1: instead of the table, profile TCP 1 flow a->b
+#                            through in-tree and wg with perf (cpu-clock
+#                            samples of both vCPUs; symbols above 0.5 %)
 #
 # Output: the table between "BENCH-TABLE-BEGIN" and "BENCH-TABLE-END", and
 # every figure as one line "BENCH-JSON {...}"; run.sh copies both out of the
 # console into bench-<kernel>.json.
 . /selftests/lib.sh
 
-REPS=3 TIME=4 PINGS=200 INITIATORS=50 PEERS=1000 PREFIXES=100000
+REPS=3 TIME=4 PINGS=200 INITIATORS=50 PEERS=1000 PREFIXES=100000 PROFILE=0
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	wgbench.reps=[0-9]*) REPS=${arg#*=} ;;
@@ -39,6 +42,7 @@ for arg in $(cat /proc/cmdline); do
 	wgbench.initiators=[0-9]*) INITIATORS=${arg#*=} ;;
 	wgbench.peers=[0-9]*) PEERS=${arg#*=} ;;
 	wgbench.prefixes=[0-9]*) PREFIXES=${arg#*=} ;;
+	wgbench.profile=[0-9]*) PROFILE=${arg#*=} ;;
 	esac
 done
 
@@ -530,6 +534,57 @@ t_report()
 		print "BENCH-JSON " js "]}"
 	}' $B/rows "$RES"
 }
+
+# t_profile COLUMN: where the CPU time of one TCP flow a->b goes.
+t_profile()
+{
+	local col=$1 out
+	trap bench_cleanup EXIT
+	command -v perf >/dev/null || { echo "perf missing in the guest"; return 1; }
+	case $col in
+	intree) use_module wireguard ;;
+	wg) use_module "$WG_MODULE" ;;
+	esac
+	pair_up "$col"
+	iperf_server
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	echo -1 >/proc/sys/kernel/perf_event_paranoid
+	perf record -q -a -e cpu-clock -F 997 -o "$B/perf-$col.data" \
+		-- sleep $((TIME + 1)) 2>"$B/perf-$col.err" &
+	out=$(iperf -P 1 -O 1) || return 1
+	wait $!
+	echo "$col: TCP 1 flow a->b $(mbits <<<"$out") Mbit/s while profiled"
+	perf report -i "$B/perf-$col.data" --stdio --no-children \
+		--sort dso,sym --percent-limit 0.5 2>/dev/null | grep -v '^#' | grep -v '^$'
+	# Unprofiled, for a quick comparison: the rates and retransmissions.
+	for v in "1 flow b->a|-P 1 -R" "4 flows a->b|-P 4" "1 flow a->b|-P 1"; do
+		# shellcheck disable=SC2086
+		out=$(iperf ${v#*|} -O 1) || return 1
+		echo "$col: TCP ${v%%|*} $(mbits <<<"$out") Mbit/s, retransmits $(awk '/sender/ { r = $(NF - 1) } END { print r }' <<<"$out")"
+	done
+	# Where packets were dropped, if anywhere.
+	for v in ba:wga bb:wgb; do
+		echo "$col ${v%%:*}: $($IP -n "${v%%:*}" -s link show "${v#*:}" | awk '/RX:|TX:/ { getline; printf "%s ", $0 }')"
+		$IP netns exec "${v%%:*}" ethtool -S "${v#*:}" 2>/dev/null | awk '$2 != 0 && NR > 1'  || true
+	done
+	$IP netns exec ba cat /proc/net/netstat | awk '
+		/^TcpExt:/ && !h { for (i = 2; i <= NF; i++) n[i] = $i; h = 1; next }
+		/^TcpExt:/ { for (i = 2; i <= NF; i++)
+			if ($i != 0 && n[i] ~ /Reorder|Timeout|Spurious|Lost|Retrans|DSACK|OFO|Drop/)
+				printf "%s=%s ", n[i], $i; print "" }'
+	local d=0 _ b
+	while read -r _ b _; do d=$((d + 0x$b)); done </proc/net/softnet_stat
+	echo "softnet backlog drops: $d"
+}
+
+if [ "$PROFILE" = 1 ]; then
+	ktap_plan 3
+	run_case "prepare keys and configurations" t_prepare
+	run_case "profile: in-tree wireguard" t_profile intree
+	run_case "profile: wg" t_profile wg
+	ktap_finished
+	exit
+fi
 
 ktap_plan $((REPS * 4 + 4))
 run_case "prepare keys and configurations" t_prepare

@@ -88,8 +88,10 @@ for t in "${tests[@]}"; do
 	name=${t##*/}
 	name=${name%.sh}
 	echo "# running $name"
+	t0=$(date +%s)
 	KTAP_INDENT="    " timeout -k 10 "$timeout" bash "$t" </dev/null 2>&1
 	rc=$?
+	echo "# $name took $(($(date +%s) - t0)) s"
 	if [ $rc -eq 0 ]; then
 		echo "ok $n $name"
 	elif [ $rc -eq 124 ]; then

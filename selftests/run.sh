@@ -23,6 +23,7 @@
 #   WG_BENCH_REPS=3, WG_BENCH_TIME=4, WG_BENCH_PINGS=200,
 #   WG_BENCH_INITIATORS=50, WG_BENCH_PEERS=1000, WG_BENCH_PREFIXES=100000
 #                          bench sizes (see selftests/bench.sh);
+#   WG_BENCH_PROFILE=1     profile one TCP flow (in-tree, wg) with perf instead
 #   WG_BENCH_TIMEOUT=3600  guest-side limit of the bench, seconds
 #   WG_DEBUG_LANE=1        also run the debug-kernel lane (check only; default 0):
 #                          selftests/debug-kernel.sh builds (once, cached) a
@@ -158,7 +159,7 @@ modinfo_check()
 # Tools copied into the guest: "name[:alias,alias...]"; missing ones are
 # left out (the tests that need them skip).
 GUEST_TOOLS="bash ip ss bridge tc ping wg wg-quick wireguard-go iperf3 ncat tcpdump
-	timeout nft ethtool conntrack
+	timeout nft ethtool conntrack perf
 	kmod:modprobe,insmod,rmmod,lsmod,depmod,modinfo
 	xtables-nft-multi:iptables,iptables-nft,ip6tables,ip6tables-nft,iptables-save,iptables-restore,ip6tables-save,ip6tables-restore,iptables-nft-save,iptables-nft-restore
 	xtables-legacy-multi:iptables-legacy,ip6tables-legacy,iptables-legacy-save,iptables-legacy-restore,ip6tables-legacy-save,ip6tables-legacy-restore"
@@ -576,7 +577,7 @@ WG_BENCH_TIMEOUT=${WG_BENCH_TIMEOUT:-3600}
 bench_args()
 {
 	local k v
-	for k in REPS TIME PINGS INITIATORS PEERS PREFIXES; do
+	for k in REPS TIME PINGS INITIATORS PEERS PREFIXES PROFILE; do
 		v=WG_BENCH_$k
 		if [ -n "${!v:-}" ]; then printf 'wgbench.%s=%s ' "${k,,}" "${!v}"; fi
 	done
@@ -737,7 +738,11 @@ for line in "${selected[@]}"; do
 		WG_TEST_TIMEOUT=$WG_BENCH_TIMEOUT WG_VM_TIMEOUT=$((WG_BENCH_TIMEOUT + 300)) \
 			run_vm "$rel bench" "$vmlinuz" "$out/initrd.cpio" bench "$out/console.log" \
 			"$(bench_args)"
-		bench_report "$rel" "$out/console.log" "$load" ;;
+		if [ "${WG_BENCH_PROFILE:-0}" = 1 ]; then
+			echo "(profiles: in $out/console.log)"
+		else
+			bench_report "$rel" "$out/console.log" "$load"
+		fi ;;
 	esac
 	first=0
 	SUMMARIES+=("$rel: $((PASS - p0)) passed, $((FAIL - f0)) failed, $((SKIP - s0)) skipped (logs in $out)")

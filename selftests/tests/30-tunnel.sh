@@ -155,6 +155,16 @@ gt()
 	awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 > b + 0) }'
 }
 
+# reorder_events NS: reordering the TCP stack of NS detected as a sender
+# (SACK, timestamps, Reno); the tunnel must keep a peer's packets in order.
+reorder_events()
+{
+	nsx "$1" cat /proc/net/netstat | awk '
+		/^TcpExt:/ && !h { for (i = 2; i <= NF; i++) n[i] = $i; h = 1; next }
+		/^TcpExt:/ { for (i = 2; i <= NF; i++) if (n[i] ~ /^TCP(SACK|TS|Reno)Reorder$/) r += $i }
+		END { print r + 0 }'
+}
+
 t_iperf3()
 {
 	local rx0 tx0 rx1 tx1 rate
@@ -190,6 +200,10 @@ t_iperf3()
 	echo "wg transfer: ns1 tx +$((tx1 - tx0)), ns2 rx +$((rx1 - rx0)) bytes"
 	[ $((tx1 - tx0)) -gt 262144 ]
 	[ $((rx1 - rx0)) -gt 262144 ]
+
+	# In order: neither TCP sender detected reordering.
+	echo "reordering seen by TCP: ns1 $(reorder_events ns1), ns2 $(reorder_events ns2)"
+	[ "$(reorder_events ns1)" = 0 ] && [ "$(reorder_events ns2)" = 0 ]
 }
 
 # set_psk NS PEER PSK
@@ -605,7 +619,7 @@ ktap_plan 17
 run_case "ping v4/v6 inside, IPv4 outer" t_ping_v4_outer
 run_case "ping v4/v6 inside, IPv6 outer" t_ping_v6_outer
 run_case "flood ping" t_flood_ping
-run_case "iperf3 TCP both ways and UDP" t_iperf3
+run_case "iperf3 TCP both ways and UDP, in order" t_iperf3
 run_case "preshared key match" t_psk_match
 run_case "preshared key mismatch" t_psk_mismatch
 run_case "roaming to a new outer address" t_roaming
