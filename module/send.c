@@ -233,9 +233,9 @@ void wg_packet_tx_worker(struct work_struct *work)
 		keypair = PACKET_CB(skb)->keypair;
 		state = atomic_read_acquire(&PACKET_CB(skb)->state);
 		if (likely(state == WG_PACKET_CRYPTED)) {
+			/* The device's tx counters: iptunnel_xmit() adds. */
 			if (likely(!wg_socket_send_skb_to_peer(peer, skb,
 							       PACKET_CB(skb)->ds))) {
-				dev_sw_netstats_tx_add(dev, 1, len);
 				wg_timers_any_authenticated_packet_traversal(peer);
 				wg_timers_any_authenticated_packet_sent(peer);
 				data_sent |= !keepalive;

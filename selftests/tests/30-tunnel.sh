@@ -109,16 +109,28 @@ t_ping_v6_outer()
 	assert_eq "$(wg_endpoint ns2 wg0 "$P1")" '[2001:db8::1]:10001' "ns2's endpoint for ns1"
 }
 
+# dev_stat NS COUNTER: a statistic of NS's wg0.
+dev_stat()
+{
+	nsx "$1" cat "/sys/class/net/wg0/statistics/$2"
+}
+
 t_flood_ping()
 {
-	local out got
+	local out got tx0 rx0 tx rx
 	need_iputils_ping
 	tunnel_setup
 	tunnel_up
+	tx0=$(dev_stat ns1 tx_packets) rx0=$(dev_stat ns2 rx_packets)
 	out=$(nsx ns1 "$PING" -f -c 500 -w 60 10.10.0.2 2>&1 || true)
 	printf '%s\n' "$out" | tail -n 2
 	got=$(ping_received "$out")
 	[ "${got:-0}" -ge 475 ] || { echo "only ${got:-0}/500 replies"; return 1; }
+	# Each echo request counted once on each side (a keepalive may add).
+	tx=$(($(dev_stat ns1 tx_packets) - tx0)) rx=$(($(dev_stat ns2 rx_packets) - rx0))
+	echo "wg0 packets: ns1 sent $tx, ns2 received $rx"
+	[ "$tx" -ge "$got" ] && [ "$tx" -le $((got + 30)) ] &&
+		[ "$rx" -ge "$got" ] && [ "$rx" -le $((got + 30)) ]
 	out=$(nsx ns2 "$PING" -f -c 200 -s 1000 -w 60 fd10::1 2>&1 || true)
 	printf '%s\n' "$out" | tail -n 2
 	got=$(ping_received "$out")
