@@ -567,6 +567,10 @@ t_profile()
 		echo "$col ${v%%:*}: $($IP -n "${v%%:*}" -s link show "${v#*:}" | awk '/RX:|TX:/ { getline; printf "%s ", $0 }')"
 		$IP netns exec "${v%%:*}" ethtool -S "${v#*:}" 2>/dev/null | awk '$2 != 0 && NR > 1'  || true
 	done
+	for v in ba bb; do
+		echo "$v: $($IP netns exec $v cat /proc/net/snmp | awk '/^(Udp|Ip):/ { if (h[$1]++) print }' | tr '\n' ' ')"
+		echo "$v: $($IP -n $v -s link | awk '/^[0-9]+:/ { n = $2 } /RX:|TX:/ { getline; printf "%s %s ", n, $0 }')"
+	done
 	$IP netns exec ba cat /proc/net/netstat | awk '
 		/^TcpExt:/ && !h { for (i = 2; i <= NF; i++) n[i] = $i; h = 1; next }
 		/^TcpExt:/ { for (i = 2; i <= NF; i++)
