@@ -36,15 +36,21 @@ static int __init wg_mod_init(void)
 {
 	int ret;
 
-	if (IS_ENABLED(CONFIG_WG_DEBUG) && !wg_run_selftests())
-		return -ENOTRECOVERABLE;
-
 	if (!wg_time_divisor)
 		return -EINVAL;
 
-	ret = wg_allowedips_slab_init();
+	ret = wg_ratelimiter_slab_init();
 	if (ret < 0)
 		return ret;
+
+	if (IS_ENABLED(CONFIG_WG_DEBUG) && !wg_run_selftests()) {
+		ret = -ENOTRECOVERABLE;
+		goto err_uninit_ratelimiter;
+	}
+
+	ret = wg_allowedips_slab_init();
+	if (ret < 0)
+		goto err_uninit_ratelimiter;
 
 	ret = wg_peer_init();
 	if (ret < 0)
@@ -73,6 +79,8 @@ err_uninit_peer:
 	wg_peer_uninit();
 err_uninit_allowedips:
 	wg_allowedips_slab_uninit();
+err_uninit_ratelimiter:
+	wg_ratelimiter_slab_uninit();
 	return ret;
 }
 
@@ -82,6 +90,7 @@ static void __exit wg_mod_exit(void)
 	wg_genetlink_uninit();
 	wg_peer_uninit();
 	wg_allowedips_slab_uninit();
+	wg_ratelimiter_slab_uninit();
 }
 
 module_init(wg_mod_init);

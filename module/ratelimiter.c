@@ -214,6 +214,23 @@ bool wg_ratelimiter_allow(struct sk_buff *skb, struct net *net)
 	return allow_at(net, family, prefix, ktime_get_coarse_boottime_ns());
 }
 
+/*
+ * The entry cache lives as long as the module: creating it with the first
+ * device put kmem_cache_create() on the device creation path, where a
+ * failed allocation inside it leaks in SLUB's sysfs error path (6.1,
+ * found by the fault-injection test under kmemleak).
+ */
+int wg_ratelimiter_slab_init(void)
+{
+	entry_cache = KMEM_CACHE(wg_ratelimiter_entry, 0);
+	return entry_cache ? 0 : -ENOMEM;
+}
+
+void wg_ratelimiter_slab_uninit(void)
+{
+	kmem_cache_destroy(entry_cache);
+}
+
 int wg_ratelimiter_init(void)
 {
 	unsigned long ram = totalram_pages() << PAGE_SHIFT;
@@ -221,10 +238,6 @@ int wg_ratelimiter_init(void)
 	mutex_lock(&init_lock);
 	if (init_refcount++)
 		goto out;
-
-	entry_cache = KMEM_CACHE(wg_ratelimiter_entry, 0);
-	if (!entry_cache)
-		goto err_undo_refcount;
 
 	/*
 	 * A bucket per 128 KiB of RAM, between 16 and 8192, and eight
@@ -237,7 +250,7 @@ int wg_ratelimiter_init(void)
 	max_entries = table_size * 8;
 	table = kvcalloc(table_size, sizeof(*table), GFP_KERNEL);
 	if (!table)
-		goto err_destroy_cache;
+		goto err_undo_refcount;
 
 	get_random_bytes(&key, sizeof(key));
 	queue_delayed_work(system_power_efficient_wq, &gc_work, HZ);
@@ -245,9 +258,6 @@ out:
 	mutex_unlock(&init_lock);
 	return 0;
 
-err_destroy_cache:
-	kmem_cache_destroy(entry_cache);
-	entry_cache = NULL;
 err_undo_refcount:
 	--init_refcount;
 	mutex_unlock(&init_lock);
@@ -267,8 +277,6 @@ void wg_ratelimiter_uninit(void)
 	rcu_barrier();
 	kvfree(table);
 	table = NULL;
-	kmem_cache_destroy(entry_cache);
-	entry_cache = NULL;
 out:
 	mutex_unlock(&init_lock);
 }

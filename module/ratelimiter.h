@@ -8,6 +8,9 @@
 
 #include <linux/skbuff.h>
 
+/* Module load and unload. */
+int wg_ratelimiter_slab_init(void);
+void wg_ratelimiter_slab_uninit(void);
 /* Reference counted: one init/uninit pair per device. */
 int wg_ratelimiter_init(void);
 void wg_ratelimiter_uninit(void);

@@ -57,7 +57,7 @@ WG_DEBUG_LANE=${WG_DEBUG_LANE:-1}
 # kernels, so that the whole of make check stays inside CI's limit.
 WG_DEBUG_ONLY=${WG_DEBUG_ONLY:-00,20,60,61,62,63}
 WG_DEBUG_SMP4=${WG_DEBUG_SMP4:-63}
-WG_DEBUG_APPEND=${WG_DEBUG_APPEND:-wgtest.nlcount=20000 wgtest.pktcount=10000 wgtest.cycles=200 wgtest.rounds=14}
+WG_DEBUG_APPEND=${WG_DEBUG_APPEND:-wgtest.nlcount=20000 wgtest.pktcount=3000 wgtest.cycles=100 wgtest.rounds=8}
 VM_SMP=2
 JOBS=$(nproc)
 
