@@ -22,6 +22,9 @@ ktap_plan 3
 inject()
 {
 	local d start end
+	# Marks the window in which guest-init accepts allocation-failure
+	# traces (warn_alloc) in the kernel log.
+	echo "wgtest: fault injection $1" >/dev/kmsg
 	for d in $FS $FP; do
 		[ -d "$d" ] || continue
 		if [ "$1" = off ]; then
