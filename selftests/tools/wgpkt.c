@@ -744,6 +744,7 @@ static const char *const mutation_names[] = {
 	"wrong-index", "type-bytes", "overwrite", "splice", "random",
 	"replay",
 };
+
 #define N_MUTATIONS (sizeof(mutation_names) / sizeof(mutation_names[0]))
 
 static void mutate(struct pkt *out, const struct pkt *seeds, int nseeds,
@@ -771,7 +772,7 @@ static void mutate(struct pkt *out, const struct pkt *seeds, int nseeds,
 	case 2:
 		n = 1 + rnd_below(256);
 		if (out->len + n > 1500)
-			n = 1500 > out->len ? 1500 - out->len : 0;
+			n = out->len < 1500 ? 1500 - out->len : 0;
 		rnd_fill(out->data + out->len, n);
 		out->len += n;
 		break;
@@ -817,8 +818,10 @@ static void mutate(struct pkt *out, const struct pkt *seeds, int nseeds,
 		rnd_fill(out->data, out->len);
 		break;
 	default:
-		/* the seed as it is: replayed (and, seeds being picked at
-		 * random, reordered) messages */
+		/*
+		 * the seed as it is: replayed (and, seeds being picked at
+		 * random, reordered) messages
+		 */
 		break;
 	}
 }
@@ -899,8 +902,10 @@ static int cmd_fuzz(int argc, char **argv)
 	}
 	if (!to)
 		die("fuzz needs --to");
-	/* --defaults: also the four zero-bodied messages (a cookie reply
-	 * among them), next to the captured seeds */
+	/*
+	 * --defaults: also the four zero-bodied messages (a cookie reply
+	 * among them), next to the captured seeds
+	 */
 	if (!nseeds || defaults) {
 		if (nseeds + 4 > MAX_SEEDS)
 			die("too many seed packets");
