@@ -536,6 +536,46 @@ t_report()
 }
 
 # t_profile COLUMN: where the CPU time of one TCP flow a->b goes.
+# sys_counters: context switches, idle CPU time (USER_HZ ticks, all CPUs),
+# rescheduling and function-call IPIs, and packets received by the b side's
+# veth, as one line of numbers.
+sys_counters()
+{
+	echo "$(awk '/^ctxt/ { print $2 }' /proc/stat)" \
+		"$(awk '/^cpu / { print $5 }' /proc/stat)" \
+		"$(awk '$1 == "RES:" || $1 == "CAL:" { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i; printf "%d ", s; s = 0 }' /proc/interrupts)" \
+		"$($IP -n bb -s link show vb | awk '/RX:/ { getline; print $2 }')"
+}
+
+# task_switches: "COMM SWITCHES" for every thread (digits in COMM folded).
+task_switches()
+{
+	local f c n
+	for f in /proc/[0-9]*/task/[0-9]*; do
+		read -r c <"$f/comm" 2>/dev/null || continue
+		n=$(awk '/ctxt_switches/ { s += $2 } END { print s + 0 }' "$f/status" 2>/dev/null)
+		echo "${f##*/} ${c//[0-9]/N} $n"
+	done
+}
+
+# task_switches_delta BEFORE AFTER: switches per kind of thread, top five.
+task_switches_delta()
+{
+	awk 'NR == FNR { b[$1] = $3; next } { d[$2] += $3 - b[$1] }
+		END { for (c in d) if (d[c] > 0) print d[c], c }' "$1" "$2" |
+		sort -rn | head -5 | tr '\n' ' '
+}
+
+# sys_counters_delta BEFORE AFTER: the counters' growth, per outer packet.
+sys_counters_delta()
+{
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		n = split(a, x, " "); split(b, y, " ")
+		p = y[n] - x[n]; if (p <= 0) p = 1
+		printf "%d packets; per packet: %.2f context switches, %.2f resched IPIs, %.2f call IPIs; idle %d ticks",
+			p, (y[1] - x[1]) / p, (y[3] - x[3]) / p, (y[4] - x[4]) / p, y[2] - x[2] }'
+}
+
 t_profile()
 {
 	local col=$1 out
@@ -557,10 +597,16 @@ t_profile()
 	perf report -i "$B/perf-$col.data" --stdio --no-children \
 		--sort dso,sym --percent-limit 0.5 2>/dev/null | grep -v '^#' | grep -v '^$'
 	# Unprofiled, for a quick comparison: the rates and retransmissions.
+	local before
 	for v in "1 flow b->a|-P 1 -R" "4 flows a->b|-P 4" "1 flow a->b|-P 1"; do
+		before=$(sys_counters)
+		task_switches >"$B/ts-before"
 		# shellcheck disable=SC2086
 		out=$(iperf ${v#*|} -O 1) || return 1
 		echo "$col: TCP ${v%%|*} $(mbits <<<"$out") Mbit/s, retransmits $(awk '/sender/ { r = $(NF - 1) } END { print r }' <<<"$out")"
+		echo "$col: during it: $(sys_counters_delta "$before" "$(sys_counters)")"
+		task_switches >"$B/ts-after"
+		echo "$col: switches by thread: $(task_switches_delta "$B/ts-before" "$B/ts-after")"
 	done
 	# Where packets were dropped, if anywhere.
 	for v in ba:wga bb:wgb; do
