@@ -42,6 +42,7 @@ static const char wg_stat_names[__WG_STAT_MAX][ETH_GSTRING_LEN] = {
 	[WG_STAT_RX_AUTH_FAIL] = "rx_auth_fail",
 	[WG_STAT_RX_BAD_INNER] = "rx_bad_inner_packet",
 	[WG_STAT_RX_SRC_NOT_ALLOWED] = "rx_src_not_allowed",
+	[WG_STAT_RX_QUEUE_FULL] = "rx_queue_full",
 	[WG_STAT_RX_HANDSHAKE_INVALID] = "rx_handshake_invalid",
 	[WG_STAT_RX_HANDSHAKE_BAD_MAC] = "rx_handshake_bad_mac",
 	[WG_STAT_RX_HANDSHAKE_RATELIMITED] = "rx_handshake_ratelimited",
@@ -55,11 +56,10 @@ static const char wg_stat_names[__WG_STAT_MAX][ETH_GSTRING_LEN] = {
 	[WG_STAT_TX_STAGED_OVERFLOW] = "tx_staged_overflow",
 	[WG_STAT_TX_ROUTE_FAIL] = "tx_route_fail",
 	[WG_STAT_TX_ROUTING_LOOP] = "tx_routing_loop",
+	[WG_STAT_TX_QUEUE_FULL] = "tx_queue_full",
 	[WG_STAT_TX_NOMEM] = "tx_nomem",
 	[WG_STAT_TX_KEY_EXHAUSTED] = "tx_key_exhausted",
 	[WG_STAT_HANDSHAKES_COMPLETED] = "handshakes_completed",
-	[WG_STAT_DECRYPTED_INLINE] = "decrypted_inline",
-	[WG_STAT_ENCRYPTED_INLINE] = "encrypted_inline",
 };
 
 static int wg_open(struct net_device *dev)

@@ -108,12 +108,15 @@ int wg_queue_enqueue_per_device_and_peer(struct wg_crypt_queue *device_queue,
 	int cpu;
 
 	atomic_set_release(&PACKET_CB(skb)->state, WG_PACKET_UNCRYPTED);
-	skb_queue_tail(&peer_queue->list, skb);
-	/* With the ring full, the packet waits in the peer queue for the
-	 * caller to crypt it.
+	/*
+	 * The peer queue keeps the packet even if the ring is full: it then
+	 * is dead, and the consumer frees it in order.
 	 */
-	if (unlikely(ptr_ring_produce_bh(&device_queue->ring, skb)))
+	skb_queue_tail(&peer_queue->list, skb);
+	if (unlikely(ptr_ring_produce_bh(&device_queue->ring, skb))) {
+		atomic_set_release(&PACKET_CB(skb)->state, WG_PACKET_DEAD);
 		return -ENOSPC;
+	}
 	/* Spread the work: the next online CPU gets the next packet. */
 	cpu = wg_cpumask_next_online(&device_queue->last_cpu);
 	queue_work_on(cpu, wq, &per_cpu_ptr(device_queue->worker, cpu)->work);

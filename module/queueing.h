@@ -70,10 +70,8 @@ static inline unsigned int wg_peer_queue_len(struct wg_peer_queue *queue)
 }
 
 /*
- * Adds @skb to @peer_queue and to the device ring.  On a full ring the packet
- * is only in the peer queue, still to be crypted, and -ENOSPC is returned:
- * the caller then does the work itself, on its own CPU, so that a burst
- * larger than the ring slows its producer down instead of being dropped.
+ * Adds @skb to @peer_queue and to the device ring; on a full ring the packet
+ * stays in the peer queue marked dead, and -ENOSPC is returned.
  */
 int wg_queue_enqueue_per_device_and_peer(struct wg_crypt_queue *device_queue,
 					 struct wg_peer_queue *peer_queue,

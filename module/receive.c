@@ -294,19 +294,6 @@ static enum wg_stat decrypt_packet(struct sk_buff *skb,
 	return __WG_STAT_MAX;
 }
 
-/* Decrypts one queued packet and hands it to its peer's NAPI. */
-static void decrypt_and_queue(struct wg_device *wg, struct sk_buff *skb)
-{
-	enum wg_stat reason = decrypt_packet(skb, PACKET_CB(skb)->keypair);
-
-	if (likely(reason == __WG_STAT_MAX)) {
-		wg_queue_enqueue_per_peer_rx(skb, WG_PACKET_CRYPTED);
-	} else {
-		wg_stat_inc(wg, reason);
-		wg_queue_enqueue_per_peer_rx(skb, WG_PACKET_DEAD);
-	}
-}
-
 void wg_packet_decrypt_worker(struct work_struct *work)
 {
 	struct wg_crypt_queue *queue = container_of(work,
@@ -316,7 +303,15 @@ void wg_packet_decrypt_worker(struct work_struct *work)
 	struct sk_buff *skb;
 
 	while ((skb = ptr_ring_consume_bh(&queue->ring)) != NULL) {
-		decrypt_and_queue(wg, skb);
+		enum wg_stat reason = decrypt_packet(skb,
+						     PACKET_CB(skb)->keypair);
+
+		if (likely(reason == __WG_STAT_MAX)) {
+			wg_queue_enqueue_per_peer_rx(skb, WG_PACKET_CRYPTED);
+		} else {
+			wg_stat_inc(wg, reason);
+			wg_queue_enqueue_per_peer_rx(skb, WG_PACKET_DEAD);
+		}
 		if (need_resched())
 			cond_resched();
 	}
@@ -351,9 +346,8 @@ static void consume_data(struct wg_device *wg, struct sk_buff *skb)
 	if (unlikely(wg_queue_enqueue_per_device_and_peer(&wg->decrypt_queue,
 							  &peer->rx_queue, skb,
 							  wg->packet_crypt_wq) < 0)) {
-		/* The workers are this far behind: help them here. */
-		wg_stat_inc(wg, WG_STAT_DECRYPTED_INLINE);
-		decrypt_and_queue(wg, skb);
+		wg_stat_inc(wg, WG_STAT_RX_QUEUE_FULL);
+		napi_schedule(&peer->napi);
 	}
 	rcu_read_unlock_bh();
 	return;

@@ -256,18 +256,6 @@ void wg_packet_tx_worker(struct work_struct *work)
 	keep_key_fresh(peer);
 }
 
-/* Encrypts one queued packet and hands it to its peer's transmit work. */
-static void encrypt_and_queue(struct sk_buff *skb)
-{
-	enum wg_packet_state state = WG_PACKET_CRYPTED;
-
-	if (unlikely(!encrypt_packet(skb, PACKET_CB(skb)->keypair)))
-		state = WG_PACKET_DEAD;
-	else
-		wg_reset_packet(skb, true);
-	wg_queue_enqueue_per_peer_tx(skb, state);
-}
-
 void wg_packet_encrypt_worker(struct work_struct *work)
 {
 	struct wg_crypt_queue *queue = container_of(work,
@@ -275,7 +263,13 @@ void wg_packet_encrypt_worker(struct work_struct *work)
 	struct sk_buff *skb;
 
 	while ((skb = ptr_ring_consume_bh(&queue->ring)) != NULL) {
-		encrypt_and_queue(skb);
+		enum wg_packet_state state = WG_PACKET_CRYPTED;
+
+		if (unlikely(!encrypt_packet(skb, PACKET_CB(skb)->keypair)))
+			state = WG_PACKET_DEAD;
+		else
+			wg_reset_packet(skb, true);
+		wg_queue_enqueue_per_peer_tx(skb, state);
 		if (need_resched())
 			cond_resched();
 	}
@@ -357,9 +351,12 @@ void wg_packet_send_staged_packets(struct wg_peer *peer)
 		if (unlikely(wg_queue_enqueue_per_device_and_peer(&wg->encrypt_queue,
 								  &peer->tx_queue, skb,
 								  wg->packet_crypt_wq) < 0)) {
-			/* The workers are this far behind: help them here. */
-			wg_stat_inc(wg, WG_STAT_ENCRYPTED_INLINE);
-			encrypt_and_queue(skb);
+			/* Left dead in the peer queue: transmit work frees it. */
+			wg_stat_inc(wg, WG_STAT_TX_QUEUE_FULL);
+			queue_work_on(wg_cpumask_choose_online(&peer->serial_work_cpu,
+							       peer->internal_id),
+				      wg->packet_crypt_wq,
+				      &peer->transmit_packet_work);
 		}
 	}
 	spin_unlock(&peer->staged_packet_queue.lock);

@@ -216,24 +216,6 @@ t_iperf3()
 	# In order: neither TCP sender detected reordering.
 	echo "reordering seen by TCP: ns1 $(reorder_events ns1), ns2 $(reorder_events ns2)"
 	[ "$(reorder_events ns1)" = 0 ] && [ "$(reorder_events ns2)" = 0 ]
-
-	# Bursts larger than a crypt ring are crypted by their producer, not
-	# dropped: nothing went missing inside either tunnel end.
-	local ns drops=0
-	for ns in ns1 ns2; do
-		echo "$ns wg0: tx_dropped $(dev_stat "$ns" tx_dropped)," \
-			"rx_dropped $(dev_stat "$ns" rx_dropped)," \
-			"encrypted_inline $(wg_stat "$ns" wg0 encrypted_inline)," \
-			"decrypted_inline $(wg_stat "$ns" wg0 decrypted_inline)"
-		drops=$((drops + $(dev_stat "$ns" tx_dropped) + $(dev_stat "$ns" rx_dropped)))
-	done
-	[ "$drops" = 0 ]
-}
-
-# dev_stat NS COUNTER: one of wg0's interface statistics in NS.
-dev_stat()
-{
-	nsx "$1" cat "/sys/class/net/wg0/statistics/$2"
 }
 
 # set_psk NS PEER PSK
