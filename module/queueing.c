@@ -123,20 +123,24 @@ int wg_queue_enqueue_per_device_and_peer(struct wg_crypt_queue *device_queue,
 	return 0;
 }
 
-struct sk_buff *wg_peer_queue_dequeue_done(struct wg_peer_queue *queue)
+unsigned int wg_peer_queue_dequeue_done(struct wg_peer_queue *queue,
+					struct sk_buff_head *done,
+					unsigned int max)
 {
-	struct sk_buff *skb;
+	unsigned int n = 0;
 	unsigned long flags;
+	struct sk_buff *skb;
 
 	spin_lock_irqsave(&queue->list.lock, flags);
-	skb = skb_peek(&queue->list);
-	if (skb && atomic_read_acquire(&PACKET_CB(skb)->state) !=
-			   WG_PACKET_UNCRYPTED)
+	while (n < max && (skb = skb_peek(&queue->list)) != NULL &&
+	       atomic_read_acquire(&PACKET_CB(skb)->state) !=
+		       WG_PACKET_UNCRYPTED) {
 		__skb_unlink(skb, &queue->list);
-	else
-		skb = NULL;
+		__skb_queue_tail(done, skb);
+		++n;
+	}
 	spin_unlock_irqrestore(&queue->list.lock, flags);
-	return skb;
+	return n;
 }
 
 void wg_queue_enqueue_per_peer_tx(struct sk_buff *skb,
