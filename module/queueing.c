@@ -123,24 +123,20 @@ int wg_queue_enqueue_per_device_and_peer(struct wg_crypt_queue *device_queue,
 	return 0;
 }
 
-unsigned int wg_peer_queue_dequeue_done(struct wg_peer_queue *queue,
-					struct sk_buff_head *done,
-					unsigned int max)
+struct sk_buff *wg_peer_queue_dequeue_done(struct wg_peer_queue *queue)
 {
-	unsigned int n = 0;
-	unsigned long flags;
 	struct sk_buff *skb;
+	unsigned long flags;
 
 	spin_lock_irqsave(&queue->list.lock, flags);
-	while (n < max && (skb = skb_peek(&queue->list)) != NULL &&
-	       atomic_read_acquire(&PACKET_CB(skb)->state) !=
-		       WG_PACKET_UNCRYPTED) {
+	skb = skb_peek(&queue->list);
+	if (skb && atomic_read_acquire(&PACKET_CB(skb)->state) !=
+			   WG_PACKET_UNCRYPTED)
 		__skb_unlink(skb, &queue->list);
-		__skb_queue_tail(done, skb);
-		++n;
-	}
+	else
+		skb = NULL;
 	spin_unlock_irqrestore(&queue->list.lock, flags);
-	return n;
+	return skb;
 }
 
 void wg_queue_enqueue_per_peer_tx(struct sk_buff *skb,

@@ -52,9 +52,6 @@ struct wg_packet_cb {
 	u8 ds;
 };
 
-/* Packets a transmit work takes off its peer's queue per lock acquisition. */
-#define WG_CONSUMER_BATCH 64
-
 #define PACKET_CB(skb) ((struct wg_packet_cb *)((skb)->cb))
 #define PACKET_PEER(skb) (PACKET_CB(skb)->keypair->entry.peer)
 
@@ -85,14 +82,8 @@ void wg_queue_enqueue_per_peer_tx(struct sk_buff *skb,
 				  enum wg_packet_state state);
 void wg_queue_enqueue_per_peer_rx(struct sk_buff *skb,
 				  enum wg_packet_state state);
-/*
- * Moves the packets at the head of @queue that are done, in order and at
- * most @max of them, to the consumer's private list @done, under one
- * acquisition of the queue's lock; returns how many it moved.
- */
-unsigned int wg_peer_queue_dequeue_done(struct wg_peer_queue *queue,
-					struct sk_buff_head *done,
-					unsigned int max);
+/* Takes the head if it is done; NULL if empty or still being worked on. */
+struct sk_buff *wg_peer_queue_dequeue_done(struct wg_peer_queue *queue);
 int wg_cpumask_next_online(int *last_cpu);
 /*
  * The CPU of a peer's serial work: the same one every time while it stays

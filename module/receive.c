@@ -517,39 +517,12 @@ drop_quietly:
 	dev_kfree_skb(skb);
 }
 
-/* Delivers or drops one packet that left the peer's queue in order. */
-static void rx_one(struct wg_peer *peer, struct sk_buff *skb)
-{
-	struct wg_noise_keypair *keypair = PACKET_CB(skb)->keypair;
-	struct wg_endpoint endpoint;
-
-	if (unlikely(atomic_read_acquire(&PACKET_CB(skb)->state) !=
-		     WG_PACKET_CRYPTED)) {
-		++peer->device->dev->stats.rx_dropped;
-		dev_kfree_skb(skb);
-	} else if (unlikely(!wg_noise_counter_validate(&keypair->receiving_counter,
-						       PACKET_CB(skb)->nonce))) {
-		wg_stat_inc(peer->device, WG_STAT_RX_REPLAY);
-		net_dbg_ratelimited("%s: peer %llu: replayed counter %llu\n",
-				    peer->device->dev->name, peer->internal_id,
-				    PACKET_CB(skb)->nonce);
-		++peer->device->dev->stats.rx_dropped;
-		dev_kfree_skb(skb);
-	} else if (unlikely(wg_socket_endpoint_from_skb(&endpoint, skb))) {
-		dev_kfree_skb(skb);
-	} else {
-		wg_reset_packet(skb, false);
-		deliver(peer, skb, &endpoint);
-	}
-
-	wg_noise_keypair_put(keypair, false);
-	wg_peer_put(peer);
-}
-
 int wg_packet_rx_poll(struct napi_struct *napi, int budget)
 {
 	struct wg_peer *peer = container_of(napi, struct wg_peer, napi);
-	struct sk_buff_head done;
+	struct wg_noise_keypair *keypair;
+	struct wg_endpoint endpoint;
+	enum wg_packet_state state;
 	struct sk_buff *skb;
 	int work_done = 0;
 
@@ -560,14 +533,33 @@ int wg_packet_rx_poll(struct napi_struct *napi, int budget)
 	 * NAPI is disabled before the device's list drops its reference, so
 	 * the packets' references put below are never the last.
 	 */
-	__skb_queue_head_init(&done);
 	while (work_done < budget &&
-	       wg_peer_queue_dequeue_done(&peer->rx_queue, &done,
-					  budget - work_done)) {
-		while ((skb = __skb_dequeue(&done)) != NULL) {
-			rx_one(peer, skb);
-			++work_done;
+	       (skb = wg_peer_queue_dequeue_done(&peer->rx_queue)) != NULL) {
+		keypair = PACKET_CB(skb)->keypair;
+		state = atomic_read_acquire(&PACKET_CB(skb)->state);
+
+		if (unlikely(state != WG_PACKET_CRYPTED)) {
+			++peer->device->dev->stats.rx_dropped;
+			dev_kfree_skb(skb);
+		} else if (unlikely(!wg_noise_counter_validate(&keypair->receiving_counter,
+							       PACKET_CB(skb)->nonce))) {
+			wg_stat_inc(peer->device, WG_STAT_RX_REPLAY);
+			net_dbg_ratelimited("%s: peer %llu: replayed counter %llu\n",
+					    peer->device->dev->name,
+					    peer->internal_id,
+					    PACKET_CB(skb)->nonce);
+			++peer->device->dev->stats.rx_dropped;
+			dev_kfree_skb(skb);
+		} else if (unlikely(wg_socket_endpoint_from_skb(&endpoint, skb))) {
+			dev_kfree_skb(skb);
+		} else {
+			wg_reset_packet(skb, false);
+			deliver(peer, skb, &endpoint);
 		}
+
+		wg_noise_keypair_put(keypair, false);
+		wg_peer_put(peer);
+		++work_done;
 	}
 
 	if (work_done < budget)

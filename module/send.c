@@ -219,41 +219,37 @@ void wg_packet_tx_worker(struct work_struct *work)
 	struct net_device *dev = peer->device->dev;
 	struct wg_noise_keypair *keypair;
 	enum wg_packet_state state;
-	struct sk_buff_head done;
 	bool data_sent = false;
 	struct sk_buff *skb;
 
-	__skb_queue_head_init(&done);
 	/*
 	 * The device's list holds the peer until this work is flushed, so
 	 * the references the packets drop below are never the last.
 	 */
-	while (wg_peer_queue_dequeue_done(&peer->tx_queue, &done,
-					  WG_CONSUMER_BATCH)) {
-		while ((skb = __skb_dequeue(&done)) != NULL) {
-			bool keepalive = skb->len == message_data_len(0);
+	while ((skb = wg_peer_queue_dequeue_done(&peer->tx_queue)) != NULL) {
+		unsigned int len = skb->len;
+		bool keepalive = len == message_data_len(0);
 
-			keypair = PACKET_CB(skb)->keypair;
-			state = atomic_read_acquire(&PACKET_CB(skb)->state);
-			if (likely(state == WG_PACKET_CRYPTED)) {
-				/* The device's tx counters: iptunnel_xmit() adds. */
-				if (likely(!wg_socket_send_skb_to_peer(peer, skb,
-								       PACKET_CB(skb)->ds))) {
-					wg_timers_any_authenticated_packet_traversal(peer);
-					wg_timers_any_authenticated_packet_sent(peer);
-					data_sent |= !keepalive;
-				} else {
-					++dev->stats.tx_errors;
-				}
+		keypair = PACKET_CB(skb)->keypair;
+		state = atomic_read_acquire(&PACKET_CB(skb)->state);
+		if (likely(state == WG_PACKET_CRYPTED)) {
+			/* The device's tx counters: iptunnel_xmit() adds. */
+			if (likely(!wg_socket_send_skb_to_peer(peer, skb,
+							       PACKET_CB(skb)->ds))) {
+				wg_timers_any_authenticated_packet_traversal(peer);
+				wg_timers_any_authenticated_packet_sent(peer);
+				data_sent |= !keepalive;
 			} else {
-				++dev->stats.tx_dropped;
-				kfree_skb(skb);
+				++dev->stats.tx_errors;
 			}
-			wg_noise_keypair_put(keypair, false);
-			wg_peer_put(peer);
-			if (need_resched())
-				cond_resched();
+		} else {
+			++dev->stats.tx_dropped;
+			kfree_skb(skb);
 		}
+		wg_noise_keypair_put(keypair, false);
+		wg_peer_put(peer);
+		if (need_resched())
+			cond_resched();
 	}
 	if (data_sent)
 		wg_timers_data_sent(peer);
