@@ -745,7 +745,8 @@ static const char *const mutation_names[] = {
 	"replay",
 };
 
-#define N_MUTATIONS (sizeof(mutation_names) / sizeof(mutation_names[0]))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define N_MUTATIONS ARRAY_SIZE(mutation_names)
 
 static void mutate(struct pkt *out, const struct pkt *seeds, int nseeds,
 		   unsigned int kind)
