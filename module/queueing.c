@@ -68,10 +68,14 @@ void wg_peer_queue_purge(struct wg_peer_queue *queue)
 
 	while ((skb = skb_dequeue(&queue->list)) != NULL) {
 		struct wg_noise_keypair *keypair = PACKET_CB(skb)->keypair;
+		struct sk_buff *next;
 
 		wg_peer_put(keypair->entry.peer);
 		wg_noise_keypair_put(keypair, false);
-		kfree_skb(skb);
+		for (; skb; skb = next) {
+			next = PACKET_CB(skb)->bundle;
+			kfree_skb(skb);
+		}
 	}
 }
 

@@ -44,13 +44,27 @@ enum wg_packet_state {
 	WG_PACKET_DEAD
 };
 
+/*
+ * On the transmit path the segments staged together travel as one bundle:
+ * only the first is in the peer queue and the device ring, holds the keypair
+ * and peer references, and its state says when the whole bundle is done;
+ * @bundle links the rest.  Received packets travel alone (@bundle is NULL).
+ */
 struct wg_packet_cb {
 	u64 nonce;
 	struct wg_noise_keypair *keypair;
+	struct sk_buff *bundle;
 	atomic_t state;
 	u32 mtu;
 	u8 ds;
 };
+
+/*
+ * The most packets in one transmit bundle: a GSO super-packet of TCP at
+ * these rates is 10-45 segments; a bound keeps one worker from holding a
+ * whole staged queue while the other CPUs idle.
+ */
+#define WG_TX_BUNDLE_MAX 64
 
 #define PACKET_CB(skb) ((struct wg_packet_cb *)((skb)->cb))
 #define PACKET_PEER(skb) (PACKET_CB(skb)->keypair->entry.peer)
@@ -62,7 +76,10 @@ void wg_packet_queue_free(struct wg_crypt_queue *queue, bool purge);
 struct wg_multicore_worker __percpu *
 wg_packet_percpu_multicore_worker_alloc(work_func_t function, void *ptr);
 void wg_peer_queue_init(struct wg_peer_queue *queue);
-/* Frees every entry, dropping the keypair and peer reference each holds. */
+/*
+ * Frees every entry and the rest of its bundle, dropping the keypair and peer
+ * reference each entry holds.
+ */
 void wg_peer_queue_purge(struct wg_peer_queue *queue);
 static inline unsigned int wg_peer_queue_len(struct wg_peer_queue *queue)
 {
@@ -77,7 +94,10 @@ int wg_queue_enqueue_per_device_and_peer(struct wg_crypt_queue *device_queue,
 					 struct wg_peer_queue *peer_queue,
 					 struct sk_buff *skb,
 					 struct workqueue_struct *wq);
-/* Marks @skb done and wakes the peer's in-order consumer. */
+/*
+ * Marks @skb (the first of its bundle: all others must already have their
+ * state) done and wakes the peer's in-order consumer.
+ */
 void wg_queue_enqueue_per_peer_tx(struct sk_buff *skb,
 				  enum wg_packet_state state);
 void wg_queue_enqueue_per_peer_rx(struct sk_buff *skb,

@@ -343,6 +343,7 @@ static void consume_data(struct wg_device *wg, struct sk_buff *skb)
 
 	/* The keypair and peer references now belong to the packet. */
 	PACKET_CB(skb)->keypair = keypair;
+	PACKET_CB(skb)->bundle = NULL;
 	if (unlikely(wg_queue_enqueue_per_device_and_peer(&wg->decrypt_queue,
 							  &peer->rx_queue, skb,
 							  wg->packet_crypt_wq) < 0)) {

@@ -212,40 +212,51 @@ void wg_packet_send_keepalive(struct wg_peer *peer)
 	wg_packet_send_staged_packets(peer);
 }
 
+/* Sends or drops each packet of the bundle @first; true if data was sent. */
+static bool send_bundle(struct wg_peer *peer, struct sk_buff *first)
+{
+	struct net_device *dev = peer->device->dev;
+	struct sk_buff *skb, *next;
+	bool data_sent = false;
+
+	for (skb = first; skb; skb = next) {
+		bool keepalive = skb->len == message_data_len(0);
+
+		next = PACKET_CB(skb)->bundle;
+		if (unlikely(atomic_read_acquire(&PACKET_CB(skb)->state) !=
+			     WG_PACKET_CRYPTED)) {
+			++dev->stats.tx_dropped;
+			kfree_skb(skb);
+			continue;
+		}
+		/* The device's tx counters: iptunnel_xmit() adds. */
+		if (likely(!wg_socket_send_skb_to_peer(peer, skb,
+						       PACKET_CB(skb)->ds))) {
+			wg_timers_any_authenticated_packet_traversal(peer);
+			wg_timers_any_authenticated_packet_sent(peer);
+			data_sent |= !keepalive;
+		} else {
+			++dev->stats.tx_errors;
+		}
+	}
+	return data_sent;
+}
+
 void wg_packet_tx_worker(struct work_struct *work)
 {
 	struct wg_peer *peer = container_of(work, struct wg_peer,
 					    transmit_packet_work);
-	struct net_device *dev = peer->device->dev;
 	struct wg_noise_keypair *keypair;
-	enum wg_packet_state state;
 	bool data_sent = false;
-	struct sk_buff *skb;
+	struct sk_buff *first;
 
 	/*
 	 * The device's list holds the peer until this work is flushed, so
-	 * the references the packets drop below are never the last.
+	 * the references the bundles drop below are never the last.
 	 */
-	while ((skb = wg_peer_queue_dequeue_done(&peer->tx_queue)) != NULL) {
-		unsigned int len = skb->len;
-		bool keepalive = len == message_data_len(0);
-
-		keypair = PACKET_CB(skb)->keypair;
-		state = atomic_read_acquire(&PACKET_CB(skb)->state);
-		if (likely(state == WG_PACKET_CRYPTED)) {
-			/* The device's tx counters: iptunnel_xmit() adds. */
-			if (likely(!wg_socket_send_skb_to_peer(peer, skb,
-							       PACKET_CB(skb)->ds))) {
-				wg_timers_any_authenticated_packet_traversal(peer);
-				wg_timers_any_authenticated_packet_sent(peer);
-				data_sent |= !keepalive;
-			} else {
-				++dev->stats.tx_errors;
-			}
-		} else {
-			++dev->stats.tx_dropped;
-			kfree_skb(skb);
-		}
+	while ((first = wg_peer_queue_dequeue_done(&peer->tx_queue)) != NULL) {
+		keypair = PACKET_CB(first)->keypair;
+		data_sent |= send_bundle(peer, first);
 		wg_noise_keypair_put(keypair, false);
 		wg_peer_put(peer);
 		if (need_resched())
@@ -256,20 +267,30 @@ void wg_packet_tx_worker(struct work_struct *work)
 	keep_key_fresh(peer);
 }
 
+static enum wg_packet_state encrypt_one(struct sk_buff *skb,
+					struct wg_noise_keypair *keypair)
+{
+	if (unlikely(!encrypt_packet(skb, keypair)))
+		return WG_PACKET_DEAD;
+	wg_reset_packet(skb, true);
+	return WG_PACKET_CRYPTED;
+}
+
 void wg_packet_encrypt_worker(struct work_struct *work)
 {
 	struct wg_crypt_queue *queue = container_of(work,
 			struct wg_multicore_worker, work)->ptr;
-	struct sk_buff *skb;
+	struct sk_buff *first, *skb;
 
-	while ((skb = ptr_ring_consume_bh(&queue->ring)) != NULL) {
-		enum wg_packet_state state = WG_PACKET_CRYPTED;
+	while ((first = ptr_ring_consume_bh(&queue->ring)) != NULL) {
+		struct wg_noise_keypair *keypair = PACKET_CB(first)->keypair;
 
-		if (unlikely(!encrypt_packet(skb, PACKET_CB(skb)->keypair)))
-			state = WG_PACKET_DEAD;
-		else
-			wg_reset_packet(skb, true);
-		wg_queue_enqueue_per_peer_tx(skb, state);
+		/* The first packet's state, set last, publishes the others. */
+		for (skb = PACKET_CB(first)->bundle; skb;
+		     skb = PACKET_CB(skb)->bundle)
+			atomic_set(&PACKET_CB(skb)->state,
+				   encrypt_one(skb, keypair));
+		wg_queue_enqueue_per_peer_tx(first, encrypt_one(first, keypair));
 		if (need_resched())
 			cond_resched();
 	}
@@ -309,12 +330,49 @@ err_put:
 	return NULL;
 }
 
+/*
+ * Takes up to WG_TX_BUNDLE_MAX staged packets, numbered from @keypair's
+ * counter, linked through their control blocks; called with the staged
+ * queue's lock held.  Returns the first, or NULL; sets *@exhausted when the
+ * counter ran out.
+ */
+static struct sk_buff *take_bundle(struct wg_peer *peer,
+				   struct wg_noise_keypair *keypair,
+				   bool *exhausted)
+{
+	struct sk_buff *first = NULL, *last = NULL, *skb;
+	unsigned int n = 0;
+
+	while (n < WG_TX_BUNDLE_MAX &&
+	       (skb = __skb_dequeue(&peer->staged_packet_queue)) != NULL) {
+		u64 nonce = atomic64_inc_return(&keypair->sending_counter) - 1;
+
+		if (unlikely(nonce >= REJECT_AFTER_MESSAGES)) {
+			__skb_queue_head(&peer->staged_packet_queue, skb);
+			WRITE_ONCE(keypair->sending.is_valid, false);
+			*exhausted = true;
+			break;
+		}
+		PACKET_CB(skb)->nonce = nonce;
+		PACKET_CB(skb)->keypair = keypair;
+		PACKET_CB(skb)->bundle = NULL;
+		atomic_set(&PACKET_CB(skb)->state, WG_PACKET_UNCRYPTED);
+		if (last)
+			PACKET_CB(last)->bundle = skb;
+		else
+			first = skb;
+		last = skb;
+		++n;
+	}
+	return first;
+}
+
 void wg_packet_send_staged_packets(struct wg_peer *peer)
 {
 	struct wg_device *wg = peer->device;
 	struct wg_noise_keypair *keypair;
-	bool need_handshake = false;
-	struct sk_buff *skb;
+	bool exhausted = false;
+	struct sk_buff *first;
 
 	if (skb_queue_empty_lockless(&peer->staged_packet_queue))
 		return;
@@ -333,23 +391,12 @@ void wg_packet_send_staged_packets(struct wg_peer *peer)
 	 */
 	rcu_read_lock_bh();
 	spin_lock(&peer->staged_packet_queue.lock);
-	while (!READ_ONCE(peer->is_dead) &&
-	       (skb = __skb_dequeue(&peer->staged_packet_queue)) != NULL) {
-		u64 nonce = atomic64_inc_return(&keypair->sending_counter) - 1;
-
-		if (unlikely(nonce >= REJECT_AFTER_MESSAGES)) {
-			__skb_queue_head(&peer->staged_packet_queue, skb);
-			WRITE_ONCE(keypair->sending.is_valid, false);
-			wg_stat_inc(wg, WG_STAT_TX_KEY_EXHAUSTED);
-			need_handshake = true;
-			break;
-		}
-		PACKET_CB(skb)->nonce = nonce;
+	while (!exhausted && !READ_ONCE(peer->is_dead) &&
+	       (first = take_bundle(peer, keypair, &exhausted)) != NULL) {
 		kref_get(&keypair->refcount);
-		PACKET_CB(skb)->keypair = keypair;
 		wg_peer_get(peer);
 		if (unlikely(wg_queue_enqueue_per_device_and_peer(&wg->encrypt_queue,
-								  &peer->tx_queue, skb,
+								  &peer->tx_queue, first,
 								  wg->packet_crypt_wq) < 0)) {
 			/* Left dead in the peer queue: transmit work frees it. */
 			wg_stat_inc(wg, WG_STAT_TX_QUEUE_FULL);
@@ -363,6 +410,8 @@ void wg_packet_send_staged_packets(struct wg_peer *peer)
 	rcu_read_unlock_bh();
 
 	wg_noise_keypair_put(keypair, false);
-	if (unlikely(need_handshake))
+	if (unlikely(exhausted)) {
+		wg_stat_inc(wg, WG_STAT_TX_KEY_EXHAUSTED);
 		wg_packet_send_queued_handshake_initiation(peer, false);
+	}
 }
