@@ -93,6 +93,12 @@ static inline void wg_stat_inc(struct wg_device *wg, enum wg_stat stat)
 	this_cpu_inc(wg->stats[stat]);
 }
 
+static inline void wg_stat_add(struct wg_device *wg, enum wg_stat stat,
+			       unsigned int n)
+{
+	this_cpu_add(wg->stats[stat], n);
+}
+
 int wg_device_init(void);
 void wg_device_uninit(void);
 /* True if @dev is one of ours (either link kind). */

@@ -159,15 +159,6 @@ void wg_queue_enqueue_per_peer_tx(struct sk_buff *skb,
 		      &peer->transmit_packet_work);
 }
 
-void wg_queue_enqueue_per_peer_rx(struct sk_buff *skb,
-				  enum wg_packet_state state)
-{
-	struct wg_peer *peer = PACKET_PEER(skb);
-
-	atomic_set_release(&PACKET_CB(skb)->state, state);
-	napi_schedule(&peer->napi);
-}
-
 __be16 wg_examine_packet_protocol(struct sk_buff *skb)
 {
 	if (skb_network_header(skb) >= skb->head &&

@@ -66,6 +66,9 @@ struct wg_packet_cb {
  */
 #define WG_TX_BUNDLE_MAX 64
 
+/* Decrypted packets a crypt worker marks done before it runs the poll. */
+#define WG_RX_BATCH 16
+
 #define PACKET_CB(skb) ((struct wg_packet_cb *)((skb)->cb))
 #define PACKET_PEER(skb) (PACKET_CB(skb)->keypair->entry.peer)
 
@@ -99,8 +102,6 @@ int wg_queue_enqueue_per_device_and_peer(struct wg_crypt_queue *device_queue,
  * state) done and wakes the peer's in-order consumer.
  */
 void wg_queue_enqueue_per_peer_tx(struct sk_buff *skb,
-				  enum wg_packet_state state);
-void wg_queue_enqueue_per_peer_rx(struct sk_buff *skb,
 				  enum wg_packet_state state);
 /* Takes the head if it is done; NULL if empty or still being worked on. */
 struct sk_buff *wg_peer_queue_dequeue_done(struct wg_peer_queue *queue);

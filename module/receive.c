@@ -294,27 +294,59 @@ static enum wg_stat decrypt_packet(struct sk_buff *skb,
 	return __WG_STAT_MAX;
 }
 
+/*
+ * Runs @peer's NAPI poll now, on this CPU: with bottom halves disabled the
+ * softirq raised by napi_schedule() runs at local_bh_enable() instead of
+ * waking ksoftirqd, a context switch per poll saved.
+ */
+static void deliver_now(struct wg_peer *peer)
+{
+	local_bh_disable();
+	napi_schedule(&peer->napi);
+	local_bh_enable();
+}
+
 void wg_packet_decrypt_worker(struct work_struct *work)
 {
 	struct wg_crypt_queue *queue = container_of(work,
 			struct wg_multicore_worker, work)->ptr;
 	struct wg_device *wg = container_of(queue, struct wg_device,
 					    decrypt_queue);
+	struct wg_peer *pending = NULL;
+	unsigned int batched = 0;
 	struct sk_buff *skb;
 
+	/*
+	 * A peer's poll runs once per run of its packets (at most
+	 * WG_RX_BATCH), so that it finds several done and GRO can merge
+	 * them.  Peer removal flushes this work before it drops the
+	 * device's reference, so @pending stays valid after its packets
+	 * are handed over.
+	 */
 	while ((skb = ptr_ring_consume_bh(&queue->ring)) != NULL) {
+		struct wg_peer *peer = PACKET_PEER(skb);
 		enum wg_stat reason = decrypt_packet(skb,
 						     PACKET_CB(skb)->keypair);
 
-		if (likely(reason == __WG_STAT_MAX)) {
-			wg_queue_enqueue_per_peer_rx(skb, WG_PACKET_CRYPTED);
-		} else {
+		if (unlikely(reason != __WG_STAT_MAX))
 			wg_stat_inc(wg, reason);
-			wg_queue_enqueue_per_peer_rx(skb, WG_PACKET_DEAD);
+		if (pending != peer) {
+			if (pending)
+				deliver_now(pending);
+			pending = peer;
+			batched = 0;
 		}
-		if (need_resched())
+		atomic_set_release(&PACKET_CB(skb)->state,
+				   likely(reason == __WG_STAT_MAX) ?
+				   WG_PACKET_CRYPTED : WG_PACKET_DEAD);
+		if (++batched >= WG_RX_BATCH || need_resched()) {
+			deliver_now(pending);
+			pending = NULL;
 			cond_resched();
+		}
 	}
+	if (pending)
+		deliver_now(pending);
 }
 
 static void consume_data(struct wg_device *wg, struct sk_buff *skb)

@@ -331,18 +331,19 @@ err_put:
 }
 
 /*
- * Takes up to WG_TX_BUNDLE_MAX staged packets, numbered from @keypair's
- * counter, linked through their control blocks; called with the staged
- * queue's lock held.  Returns the first, or NULL; sets *@exhausted when the
+ * Takes up to WG_TX_BUNDLE_MAX staged packets into *@first, numbered from
+ * @keypair's counter, linked through their control blocks; called with the
+ * staged queue's lock held.  Returns how many; sets *@exhausted when the
  * counter ran out.
  */
-static struct sk_buff *take_bundle(struct wg_peer *peer,
-				   struct wg_noise_keypair *keypair,
-				   bool *exhausted)
+static unsigned int take_bundle(struct wg_peer *peer,
+				struct wg_noise_keypair *keypair,
+				struct sk_buff **first, bool *exhausted)
 {
-	struct sk_buff *first = NULL, *last = NULL, *skb;
+	struct sk_buff *last = NULL, *skb;
 	unsigned int n = 0;
 
+	*first = NULL;
 	while (n < WG_TX_BUNDLE_MAX &&
 	       (skb = __skb_dequeue(&peer->staged_packet_queue)) != NULL) {
 		u64 nonce = atomic64_inc_return(&keypair->sending_counter) - 1;
@@ -360,11 +361,11 @@ static struct sk_buff *take_bundle(struct wg_peer *peer,
 		if (last)
 			PACKET_CB(last)->bundle = skb;
 		else
-			first = skb;
+			*first = skb;
 		last = skb;
 		++n;
 	}
-	return first;
+	return n;
 }
 
 void wg_packet_send_staged_packets(struct wg_peer *peer)
@@ -373,6 +374,7 @@ void wg_packet_send_staged_packets(struct wg_peer *peer)
 	struct wg_noise_keypair *keypair;
 	bool exhausted = false;
 	struct sk_buff *first;
+	unsigned int n;
 
 	if (skb_queue_empty_lockless(&peer->staged_packet_queue))
 		return;
@@ -392,14 +394,14 @@ void wg_packet_send_staged_packets(struct wg_peer *peer)
 	rcu_read_lock_bh();
 	spin_lock(&peer->staged_packet_queue.lock);
 	while (!exhausted && !READ_ONCE(peer->is_dead) &&
-	       (first = take_bundle(peer, keypair, &exhausted)) != NULL) {
+	       (n = take_bundle(peer, keypair, &first, &exhausted))) {
 		kref_get(&keypair->refcount);
 		wg_peer_get(peer);
 		if (unlikely(wg_queue_enqueue_per_device_and_peer(&wg->encrypt_queue,
 								  &peer->tx_queue, first,
 								  wg->packet_crypt_wq) < 0)) {
 			/* Left dead in the peer queue: transmit work frees it. */
-			wg_stat_inc(wg, WG_STAT_TX_QUEUE_FULL);
+			wg_stat_add(wg, WG_STAT_TX_QUEUE_FULL, n);
 			queue_work_on(wg_cpumask_choose_online(&peer->serial_work_cpu,
 							       peer->internal_id),
 				      wg->packet_crypt_wq,
