@@ -88,15 +88,15 @@ struct wg_device {
 			pr_info(fmt, ##__VA_ARGS__);        \
 	} while (0)
 
-static inline void wg_stat_inc(struct wg_device *wg, enum wg_stat stat)
-{
-	this_cpu_inc(wg->stats[stat]);
-}
-
 static inline void wg_stat_add(struct wg_device *wg, enum wg_stat stat,
 			       unsigned int n)
 {
 	this_cpu_add(wg->stats[stat], n);
+}
+
+static inline void wg_stat_inc(struct wg_device *wg, enum wg_stat stat)
+{
+	wg_stat_add(wg, stat, 1);
 }
 
 int wg_device_init(void);

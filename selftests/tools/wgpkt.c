@@ -3,7 +3,7 @@
  * wgpkt: send, capture and fuzz WireGuard-shaped UDP datagrams for the
  * selftests.  Built static so it runs in the bare test VM:
  *
- *	gcc -O2 -Wall -static -o wgpkt wgpkt.c
+ *	gcc -O2 -Wall -static -o wgpkt ./wgpkt.c
  *
  *   wgpkt send --to ADDR:PORT [--bind ADDR] [--bind-port P]
  *		[--hex HEX | --file F] [--count N] [--rate PPS]
@@ -974,7 +974,7 @@ static int cmd_info(int argc, char **argv)
 	return 0;
 }
 
-static void usage(void)
+static void print_usage(void)
 {
 	fputs("usage: wgpkt send|capture|fuzz|info [OPTIONS]\n"
 	      "  (see the comment at the top of wgpkt.c)\n", stderr);
@@ -984,7 +984,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		usage();
+		print_usage();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!strcmp(argv[1], "send"))
 		return cmd_send(argc - 1, argv + 1);
@@ -994,5 +994,5 @@ int main(int argc, char **argv)
 		return cmd_fuzz(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(argc - 1, argv + 1);
-	usage();
+	print_usage();
 }
