@@ -212,31 +212,106 @@ void wg_packet_send_keepalive(struct wg_peer *peer)
 	wg_packet_send_staged_packets(peer);
 }
 
+/*
+ * Outer batching.  Consecutive messages of a bundle that have the same
+ * length (the last may be shorter) and DSCP/ECN byte leave as one skb: the
+ * first in the head, the others on its frag_list, marked as UDP GSO of the
+ * list kind (the form UDP GRO gives forwarded datagrams).  The outer IP
+ * layer, netfilter, the neighbour code and a veth then run once per batch;
+ * where a device or the receiving socket needs single datagrams,
+ * skb_segment_list() unlinks them again without copying.  Each message
+ * carries its own UDP/IPv4 header (socket.c writes them), so the wire sees
+ * exactly the datagrams it would have seen one by one.  IPv4 only: IPv6
+ * endpoints get one datagram per message.
+ */
+#define WG_TX_BATCH_BYTES (U16_MAX - 128)
+
+static bool batch_fits(const struct sk_buff *head, const struct sk_buff *skb,
+		       unsigned int seg_len)
+{
+	return atomic_read(&PACKET_CB(skb)->state) == WG_PACKET_CRYPTED &&
+	       PACKET_CB(skb)->ds == PACKET_CB(head)->ds &&
+	       skb->len <= seg_len && head->len + skb->len <= WG_TX_BATCH_BYTES &&
+	       !skb_has_frag_list(skb) && !skb_shared(skb) && !skb_cloned(skb);
+}
+
+/*
+ * Chains the packets that follow @head in its bundle onto @head's frag_list
+ * while they fit; returns the first one left (or NULL).  *@segs counts the
+ * messages in the batch; *@data is set if one of them is not a keepalive.
+ */
+static struct sk_buff *batch_collect(struct sk_buff *head, unsigned int *segs,
+				     bool *data)
+{
+	struct sk_buff *skb = PACKET_CB(head)->bundle, *tail = NULL, *next;
+	unsigned int seg_len = head->len;
+
+	if (skb_has_frag_list(head) || skb_shared(head) || skb_cloned(head))
+		return skb;
+	for (; skb && batch_fits(head, skb, seg_len); skb = next) {
+		next = PACKET_CB(skb)->bundle;
+		/*
+		 * Datagrams on a frag_list own no socket memory, and the
+		 * head's truesize grows by theirs: neither may be charged.
+		 */
+		skb_orphan(skb);
+		skb->next = NULL;
+		if (tail) {
+			tail->next = skb;
+		} else {
+			skb_orphan(head);
+			skb_shinfo(head)->frag_list = skb;
+		}
+		tail = skb;
+		head->len += skb->len;
+		head->data_len += skb->len;
+		head->truesize += skb->truesize;
+		*data |= skb->len != message_data_len(0);
+		++*segs;
+		if (skb->len < seg_len) {
+			skb = next;
+			break;
+		}
+	}
+	if (*segs > 1) {
+		skb_shinfo(head)->gso_type = SKB_GSO_UDP_L4 | SKB_GSO_FRAGLIST;
+		skb_shinfo(head)->gso_size = seg_len;
+		skb_shinfo(head)->gso_segs = *segs;
+	}
+	return skb;
+}
+
 /* Sends or drops each packet of the bundle @first; true if data was sent. */
 static bool send_bundle(struct wg_peer *peer, struct sk_buff *first)
 {
+	bool batching = READ_ONCE(peer->endpoint.addr.sa_family) == AF_INET;
 	struct net_device *dev = peer->device->dev;
 	struct sk_buff *skb, *next;
 	bool data_sent = false;
 
 	for (skb = first; skb; skb = next) {
-		bool keepalive = skb->len == message_data_len(0);
+		bool data = skb->len != message_data_len(0);
+		unsigned int segs = 1;
 
-		next = PACKET_CB(skb)->bundle;
 		if (unlikely(atomic_read_acquire(&PACKET_CB(skb)->state) !=
 			     WG_PACKET_CRYPTED)) {
+			next = PACKET_CB(skb)->bundle;
 			++dev->stats.tx_dropped;
 			kfree_skb(skb);
 			continue;
 		}
-		/* The device's tx counters: iptunnel_xmit() adds. */
+		next = batching ? batch_collect(skb, &segs, &data) :
+				  PACKET_CB(skb)->bundle;
+		/* The device's tx counters: iptunnel_xmit() adds one. */
 		if (likely(!wg_socket_send_skb_to_peer(peer, skb,
 						       PACKET_CB(skb)->ds))) {
+			if (segs > 1)
+				dev_sw_netstats_tx_add(dev, segs - 1, 0);
 			wg_timers_any_authenticated_packet_traversal(peer);
 			wg_timers_any_authenticated_packet_sent(peer);
-			data_sent |= !keepalive;
+			data_sent |= data;
 		} else {
-			++dev->stats.tx_errors;
+			dev->stats.tx_errors += segs;
 		}
 	}
 	return data_sent;

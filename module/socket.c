@@ -66,6 +66,54 @@ static struct rtable *route4(struct wg_device *wg, struct sock *sock,
 	return rt;
 }
 
+/*
+ * The messages on the frag_list of an outer batch (see send.c) each get a
+ * UDP and an IPv4 header of their own in their headroom, as UDP GRO leaves
+ * datagrams, so that skb_segment_list() can split the batch wherever it has
+ * to (it copies only the link-layer header and fixes the IP length, ID and
+ * checksum).  Their UDP checksum is zero, as the head's: allowed over IPv4,
+ * the messages are authenticated, and nothing needs to checksum a segment
+ * when the batch is split.  @ll: link-layer room of the route's device.
+ */
+static int batch_headers4(struct sk_buff *skb, const struct flowi4 *fl,
+			  u8 tos, u8 ttl, unsigned int ll)
+{
+	const unsigned int hlen = sizeof(struct iphdr) + sizeof(struct udphdr);
+	struct sk_buff *m;
+
+	skb_walk_frags(skb, m) {
+		struct udphdr *uh;
+		struct iphdr *iph;
+
+		if (unlikely(skb_headroom(m) < hlen + ll) &&
+		    pskb_expand_head(m, hlen + ll - skb_headroom(m), 0,
+				     GFP_ATOMIC))
+			return -ENOMEM;
+		skb_set_transport_header(m, -(int)sizeof(*uh));
+		skb_set_network_header(m, -(int)hlen);
+		uh = udp_hdr(m);
+		uh->source = fl->fl4_sport;
+		uh->dest = fl->fl4_dport;
+		uh->len = htons(m->len + sizeof(*uh));
+		uh->check = 0;
+		iph = ip_hdr(m);
+		iph->version = 4;
+		iph->ihl = sizeof(*iph) >> 2;
+		iph->tos = tos;
+		iph->tot_len = htons(m->len + hlen);
+		iph->id = 0;
+		iph->frag_off = 0;
+		iph->ttl = ttl;
+		iph->protocol = IPPROTO_UDP;
+		iph->saddr = fl->saddr;
+		iph->daddr = fl->daddr;
+		ip_send_check(iph);
+		m->ip_summed = CHECKSUM_UNNECESSARY;
+	}
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+	return 0;
+}
+
 static int send4(struct wg_device *wg, struct sk_buff *skb,
 		 struct wg_endpoint *endpoint, u8 ds, struct dst_cache *cache)
 {
@@ -116,9 +164,17 @@ static int send4(struct wg_device *wg, struct sk_buff *skb,
 	}
 
 	skb->ignore_df = 1;
+	if (skb_is_gso(skb) &&
+	    unlikely(batch_headers4(skb, &fl, ds, ip4_dst_hoplimit(&rt->dst),
+				    LL_RESERVED_SPACE(rt->dst.dev)))) {
+		ip_rt_put(rt);
+		ret = -ENOMEM;
+		wg_stat_inc(wg, WG_STAT_TX_NOMEM);
+		goto err;
+	}
 	udp_tunnel_xmit_skb(rt, sock, skb, fl.saddr, fl.daddr, ds,
 			    ip4_dst_hoplimit(&rt->dst), 0, fl.fl4_sport,
-			    fl.fl4_dport, false, false);
+			    fl.fl4_dport, false, skb_is_gso(skb));
 	goto out;
 
 err:
@@ -200,21 +256,58 @@ out:
 	return ret;
 }
 
+/* Called with the endpoint lock held. */
+static int send_to_endpoint(struct wg_peer *peer, struct sk_buff *skb, u8 ds)
+{
+	if (peer->endpoint.addr.sa_family == AF_INET)
+		return send4(peer->device, skb, &peer->endpoint, ds,
+			     &peer->endpoint_cache);
+	if (peer->endpoint.addr.sa_family == AF_INET6)
+		return send6(peer->device, skb, &peer->endpoint, ds,
+			     &peer->endpoint_cache);
+	dev_kfree_skb(skb);
+	return -EAFNOSUPPORT;
+}
+
+/*
+ * A batch was built for an IPv4 endpoint; should the endpoint have changed
+ * family since, its messages leave one by one.  Called with the endpoint
+ * lock held; returns the last error.
+ */
+static int send_unbatched(struct wg_peer *peer, struct sk_buff *skb, u8 ds)
+{
+	struct sk_buff *list = skb_shinfo(skb)->frag_list, *m, *next;
+	int ret, err;
+
+	skb_shinfo(skb)->frag_list = NULL;
+	skb_list_walk_safe(list, m, next) {
+		skb->len -= m->len;
+		skb->data_len -= m->len;
+		skb->truesize -= m->truesize;
+	}
+	skb_gso_reset(skb);
+	ret = send_to_endpoint(peer, skb, ds);
+	skb_list_walk_safe(list, m, next) {
+		skb_mark_not_on_list(m);
+		err = send_to_endpoint(peer, m, ds);
+		if (err)
+			ret = err;
+	}
+	return ret;
+}
+
 int wg_socket_send_skb_to_peer(struct wg_peer *peer, struct sk_buff *skb,
 			       u8 ds)
 {
 	size_t skb_len = skb->len;
-	int ret = -EAFNOSUPPORT;
+	int ret;
 
 	read_lock_bh(&peer->endpoint_lock);
-	if (peer->endpoint.addr.sa_family == AF_INET)
-		ret = send4(peer->device, skb, &peer->endpoint, ds,
-			    &peer->endpoint_cache);
-	else if (peer->endpoint.addr.sa_family == AF_INET6)
-		ret = send6(peer->device, skb, &peer->endpoint, ds,
-			    &peer->endpoint_cache);
+	if (unlikely(skb_is_gso(skb) &&
+		     peer->endpoint.addr.sa_family != AF_INET))
+		ret = send_unbatched(peer, skb, ds);
 	else
-		dev_kfree_skb(skb);
+		ret = send_to_endpoint(peer, skb, ds);
 	if (likely(!ret))
 		atomic64_add(skb_len, &peer->tx_bytes);
 	read_unlock_bh(&peer->endpoint_lock);
