@@ -59,7 +59,8 @@ struct pkt {
 	uint8_t data[MAX_PKT];
 };
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+[[gnu::format(printf, 1, 2), gnu::noreturn]]
+static void die(const char *fmt, ...);
 
 static void die(const char *fmt, ...)
 {
