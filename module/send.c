@@ -224,7 +224,14 @@ void wg_packet_send_keepalive(struct wg_peer *peer)
  * exactly the datagrams it would have seen one by one.  IPv4 only: IPv6
  * endpoints get one datagram per message.
  */
-#define WG_TX_BATCH_BYTES (U16_MAX - 128)
+#define WG_TX_BATCH_BYTES \
+	(U16_MAX - sizeof(struct iphdr) - sizeof(struct udphdr))
+
+/* An skb wg alone owns, with no frag_list of its own. */
+static bool batch_may_link(const struct sk_buff *skb)
+{
+	return !skb_has_frag_list(skb) && !skb_shared(skb) && !skb_cloned(skb);
+}
 
 static bool batch_fits(const struct sk_buff *head, const struct sk_buff *skb,
 		       unsigned int seg_len)
@@ -232,7 +239,7 @@ static bool batch_fits(const struct sk_buff *head, const struct sk_buff *skb,
 	return atomic_read(&PACKET_CB(skb)->state) == WG_PACKET_CRYPTED &&
 	       PACKET_CB(skb)->ds == PACKET_CB(head)->ds &&
 	       skb->len <= seg_len && head->len + skb->len <= WG_TX_BATCH_BYTES &&
-	       !skb_has_frag_list(skb) && !skb_shared(skb) && !skb_cloned(skb);
+	       batch_may_link(skb);
 }
 
 /*
@@ -246,7 +253,7 @@ static struct sk_buff *batch_collect(struct sk_buff *head, unsigned int *segs,
 	struct sk_buff *skb = PACKET_CB(head)->bundle, *tail = NULL, *next;
 	unsigned int seg_len = head->len;
 
-	if (skb_has_frag_list(head) || skb_shared(head) || skb_cloned(head))
+	if (!batch_may_link(head))
 		return skb;
 	for (; skb && batch_fits(head, skb, seg_len); skb = next) {
 		next = PACKET_CB(skb)->bundle;

@@ -79,35 +79,45 @@ static int batch_headers4(struct sk_buff *skb, const struct flowi4 *fl,
 			  u8 tos, u8 ttl, unsigned int ll)
 {
 	const unsigned int hlen = sizeof(struct iphdr) + sizeof(struct udphdr);
+	const unsigned int seg_len = skb_shinfo(skb)->gso_size;
+	struct {
+		struct iphdr ip;
+		struct udphdr udp;
+	} __packed hdr = {
+		.ip = {
+			.version = 4,
+			.ihl = sizeof(struct iphdr) >> 2,
+			.tos = tos,
+			.tot_len = htons(seg_len + hlen),
+			.ttl = ttl,
+			.protocol = IPPROTO_UDP,
+			.saddr = fl->saddr,
+			.daddr = fl->daddr
+		},
+		.udp = {
+			.source = fl->fl4_sport,
+			.dest = fl->fl4_dport,
+			.len = htons(seg_len + sizeof(struct udphdr))
+		}
+	};
 	struct sk_buff *m;
 
+	BUILD_BUG_ON(sizeof(hdr) != hlen);
+	ip_send_check(&hdr.ip);
 	skb_walk_frags(skb, m) {
-		struct udphdr *uh;
-		struct iphdr *iph;
-
 		if (unlikely(skb_headroom(m) < hlen + ll) &&
 		    pskb_expand_head(m, hlen + ll - skb_headroom(m), 0,
 				     GFP_ATOMIC))
 			return -ENOMEM;
-		skb_set_transport_header(m, -(int)sizeof(*uh));
+		skb_set_transport_header(m, -(int)sizeof(struct udphdr));
 		skb_set_network_header(m, -(int)hlen);
-		uh = udp_hdr(m);
-		uh->source = fl->fl4_sport;
-		uh->dest = fl->fl4_dport;
-		uh->len = htons(m->len + sizeof(*uh));
-		uh->check = 0;
-		iph = ip_hdr(m);
-		iph->version = 4;
-		iph->ihl = sizeof(*iph) >> 2;
-		iph->tos = tos;
-		iph->tot_len = htons(m->len + hlen);
-		iph->id = 0;
-		iph->frag_off = 0;
-		iph->ttl = ttl;
-		iph->protocol = IPPROTO_UDP;
-		iph->saddr = fl->saddr;
-		iph->daddr = fl->daddr;
-		ip_send_check(iph);
+		memcpy(ip_hdr(m), &hdr, hlen);
+		/* Only the last message of a batch may be shorter. */
+		if (m->len != seg_len) {
+			ip_hdr(m)->tot_len = htons(m->len + hlen);
+			udp_hdr(m)->len = htons(m->len + sizeof(struct udphdr));
+			ip_send_check(ip_hdr(m));
+		}
 		m->ip_summed = CHECKSUM_UNNECESSARY;
 	}
 	skb->ip_summed = CHECKSUM_UNNECESSARY;
