@@ -101,7 +101,7 @@ skip()
 # run_case NAME [FUNCTION [ARGS...]]   (FUNCTION defaults to NAME)
 run_case()
 {
-	local name=$1 rc
+	local name=$1 rc t0=$SECONDS
 	shift
 	[ $# -gt 0 ] || set -- "$name"
 	rm -f "$_ktap_tmp/skip"
@@ -112,6 +112,8 @@ run_case()
 		"$@"
 	) 2>&1 | _ktap_prefix
 	rc=${PIPESTATUS[0]}
+	# Where the suite's time goes (make check has a time budget).
+	printf '%s# %s took %d s\n' "$KTAP_INDENT" "$name" $((SECONDS - t0))
 	if [ "$rc" -eq 0 ]; then
 		ktap_ok "$name"
 	elif [ "$rc" -eq 4 ] && [ -f "$_ktap_tmp/skip" ]; then

@@ -79,6 +79,16 @@ wg_stats()
 		sed 's/:=/=/g'
 }
 
+# tunnel_diag: what ns1 and ns2 know of each other, for a failed case.
+tunnel_diag()
+{
+	local ns
+	for ns in ns1 ns2; do
+		echo "$ns: $(nsx "$ns" "$WG" show wg0 dump | tr '\t' ' ')"
+		echo "$ns: $(wg_stats "$ns" wg0)"
+	done
+}
+
 # stat_ge NS DEV NAME MIN: the counter has reached MIN.
 stat_ge()
 {
