@@ -164,7 +164,7 @@ iperf_server()
 	nsx bb iperf3 -s -D -I "$B/iperf.pid" >"$B/iperf.log" 2>&1
 	wait_for 10 test -s "$B/iperf.pid"
 	track "$(cat "$B/iperf.pid")"
-	wait_for 10 nsx bb ss -Htln "sport = :5201"
+	wait_for 10 tcp_listening 5201 bb
 }
 
 # iperf ARGS...: one client run from ba to DST (again if the server was

@@ -212,6 +212,17 @@ ns_add()
 	done
 }
 
+# tcp_listening PORT [NS]: a TCP socket listens on PORT (in namespace NS).
+# (ss exits 0 with no match: test its output.)
+tcp_listening()
+{
+	if [ -n "${2:-}" ]; then
+		[ -n "$(nsx "$2" ss -Htln "sport = :$1")" ]
+	else
+		[ -n "$(ss -Htln "sport = :$1")" ]
+	fi
+}
+
 # nsx NS CMD...: run CMD inside namespace NS.
 nsx()
 {

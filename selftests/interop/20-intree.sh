@@ -134,7 +134,7 @@ t_iperf_they()
 {
 	local out
 	iperf3 -s -D -1 --logfile /tmp/iperf-a.log
-	wait_for 10 ss -Htln "sport = :5201"
+	wait_for 10 tcp_listening 5201
 	out=$(peer_run "iperf3 -c $INTEROP_A_TUN -t 3 -f m | awk '/receiver/ { print \$7 }'")
 	echo "iperf3 from in-tree: $out Mbit/s"
 	awk -v a="$out" 'BEGIN { exit !(a > 0) }'

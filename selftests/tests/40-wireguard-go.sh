@@ -89,7 +89,7 @@ t_iperf()
 {
 	local up down
 	nsx gons2 iperf3 -s -D
-	wait_for 10 nsx gons2 ss -Htln "sport = :5201"
+	wait_for 10 tcp_listening 5201 gons2
 	up=$(nsx gons1 iperf3 -c $B_TUN -t 3 -f m | awk '/receiver/ { print $7 }')
 	down=$(nsx gons1 iperf3 -c $B_TUN -t 3 -f m -R | awk '/receiver/ { print $7 }')
 	echo "iperf3 wg -> wireguard-go $up Mbit/s, back $down Mbit/s"
@@ -134,7 +134,7 @@ t_iperf_they()
 {
 	local up
 	nsx gons1 iperf3 -s -D
-	wait_for 10 nsx gons1 ss -Htln "sport = :5201"
+	wait_for 10 tcp_listening 5201 gons1
 	up=$(nsx gons2 iperf3 -c $A_TUN -t 3 -f m | awk '/receiver/ { print $7 }')
 	echo "iperf3 wireguard-go -> wg $up Mbit/s"
 	awk -v a="$up" 'BEGIN { exit !(a > 0) }'
