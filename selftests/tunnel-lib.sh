@@ -79,11 +79,13 @@ wg_stats()
 		sed 's/:=/=/g'
 }
 
-# tunnel_diag: what ns1 and ns2 know of each other, for a failed case.
+# tunnel_diag [NS...]: what wg0 in each NS (ns1 and ns2 by default)
+# knows of its peers, for a failed case.
 tunnel_diag()
 {
 	local ns
-	for ns in ns1 ns2; do
+	[ $# -gt 0 ] || set -- ns1 ns2
+	for ns in "$@"; do
 		echo "$ns: $(nsx "$ns" "$WG" show wg0 dump | tr '\t' ' ')"
 		echo "$ns: $(wg_stats "$ns" wg0)"
 	done
