@@ -50,7 +50,6 @@ b_setup()
 		ip addr add $INTEROP_B_TUN/24 dev wg0
 		ip addr add fd41::2/64 dev wg0 nodad
 		ip link set wg0 up
-		pgrep iperf3 >/dev/null || iperf3 -s -D
 	"
 }
 

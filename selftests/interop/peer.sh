@@ -25,12 +25,21 @@ fi
 
 . /selftests/lib.sh
 
-ktap_plan 3
+ktap_plan 4
 
 t_ref_module()
 {
 	modprobe "$WG_REF_MODULE"
 	test -d "/sys/module/$WG_REF_MODULE"
+}
+
+# VM A's iperf3 runs reach this server.  Started here, not through the
+# control channel: a daemon started by a control script inherits the
+# connection and holds it open until the client gives up (300 s).
+t_iperf_server()
+{
+	iperf3 -s -D --logfile /tmp/iperf-b.log </dev/null >/dev/null 2>&1
+	wait_for 10 tcp_listening 5201
 }
 
 t_serve()
@@ -40,12 +49,7 @@ t_serve()
 		</dev/null >/tmp/ctl.log 2>&1 &
 	echo "control channel on $INTEROP_B_ADDR:$INTEROP_CTL_PORT (ncat pid $!)"
 	echo $! >/tmp/ctl.pid
-	wait_for 10 ctl_listening
-}
-
-ctl_listening()
-{
-	ss -Htln "sport = :$INTEROP_CTL_PORT" | grep -q .
+	wait_for 10 tcp_listening "$INTEROP_CTL_PORT"
 }
 
 t_wait_done()
@@ -55,6 +59,7 @@ t_wait_done()
 }
 
 run_case "in-tree $WG_REF_MODULE loads" t_ref_module
+run_case "iperf3 server listens" t_iperf_server
 run_case "control channel up" t_serve
 run_case "test VM finished" t_wait_done
 ktap_finished
