@@ -216,11 +216,9 @@ ns_add()
 # (ss exits 0 with no match: test its output.)
 tcp_listening()
 {
-	if [ -n "${2:-}" ]; then
-		[ -n "$(nsx "$2" ss -Htln "sport = :$1")" ]
-	else
-		[ -n "$(ss -Htln "sport = :$1")" ]
-	fi
+	local in=()
+	[ -z "${2:-}" ] || in=(nsx "$2")
+	[ -n "$("${in[@]}" ss -Htln "sport = :$1")" ]
 }
 
 # nsx NS CMD...: run CMD inside namespace NS.

@@ -59,10 +59,10 @@ WG_DEBUG_LANE=${WG_DEBUG_LANE:-1}
 # kernels, so that the whole of make check stays inside CI's limit.
 WG_DEBUG_ONLY=${WG_DEBUG_ONLY:-00,20,60,61,62,63}
 WG_DEBUG_SMP4=${WG_DEBUG_SMP4:-63}
-# Measured there: 60 119 s, 61 127 s, 62 284 s; 63 with 6 rounds of
-# changes 251 s and 3.6 s per create/configure/delete cycle (kmemleak and
-# the created/destroyed accounting find a single leaked object, so a few
-# cycles do); 63 on 4 vCPUs (two host cores) is slower still.
+# Measured there: 60 112 s, 61 130 s, 62 266 s; 63 428 s (7 changes a
+# round, each followed by a ping through the tunnel, and 20 cycles at
+# 1.7 s; kmemleak and the created/destroyed accounting find a single
+# leaked object, so a few cycles do), on 4 vCPUs (two host cores) 461 s.
 WG_DEBUG_APPEND=${WG_DEBUG_APPEND:-wgtest.nlcount=20000 wgtest.pktcount=3000 wgtest.cycles=20 wgtest.rounds=7}
 WG_DEBUG_SMP4_APPEND=${WG_DEBUG_SMP4_APPEND:-wgtest.cycles=10 wgtest.rounds=7}
 # Test sizes on the Debian kernels after the first (6.12): the fuzzers'

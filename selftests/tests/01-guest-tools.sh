@@ -34,14 +34,9 @@ t_iperf3_ncat()
 	iperf3 --version | head -n 1
 	ncat --version 2>&1 | head -n 1
 	ncat -l 127.0.0.1 7777 >/tmp/ncat.out &
-	wait_for 10 port_listening 7777
+	wait_for 10 tcp_listening 7777
 	echo hello | ncat 127.0.0.1 7777
 	wait_for 10 grep -q hello /tmp/ncat.out
-}
-
-port_listening()
-{
-	ss -Htln "sport = :$1" | grep -q .
 }
 
 t_tcpdump()

@@ -94,7 +94,7 @@ t_fuzz()
 	done
 
 	bg_nsx /tmp/pf-iperf-s.log ns1 iperf3 -s -1 -B 10.10.0.1
-	wait_for 30 nsx ns1 sh -c "ss -Htln | grep -q 5201"
+	wait_for 30 tcp_listening 5201 ns1
 	bg_nsx /tmp/pf-iperf-c.log ns2 iperf3 -c 10.10.0.1 -t 3600 --bidir
 	pid=$BG_PID
 	wait_for 60 grep -q 'sec' /tmp/pf-iperf-c.log
