@@ -37,6 +37,11 @@
  *	wgnl fuzz [--seed S] [--count N] IFNAME
  *	  N random, well-framed SET/GET requests, then a clean dump; prints
  *	  how many were accepted and rejected (by errno).
+ *	wgnl cycles N KIND IFNAME [SET-OPTS...]
+ *	  N times: create IFNAME of link kind KIND (rtnetlink), configure it
+ *	  as "set IFNAME SET-OPTS" would (a listen port given is moved on by
+ *	  one each cycle, wrapping after 1,000), bring it up, delete it.
+ *	  Prints "cycles=N"; on a failure, the step and cycle.
  *	wgnl exec CMD [ARGS...]   (with --as-user: run CMD unprivileged)
  *	wgnl --hexdump set|dump ...  print the request in hex, send nothing
  *
@@ -50,7 +55,9 @@
 #include <errno.h>
 #include <grp.h>
 #include <linux/genetlink.h>
+#include <linux/if_link.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -1064,6 +1071,112 @@ static int cmd_set(uint16_t family, int argc, char **argv, int no_nest_flag)
 		free(d.peers[i].aips);
 	free(d.peers);
 	nb_free(&b);
+	return 0;
+}
+
+/* --- cycles ----------------------------------------------------------- */
+
+static int rt_fd = -1;
+
+/* An rtnetlink link request: the header and its ifinfomsg. */
+static void nb_init_link(struct nlbuf *b, uint16_t type, uint16_t flags,
+			 int ifindex, unsigned int ifi_flags)
+{
+	const size_t hdr = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct ifinfomsg));
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nh;
+
+	memset(b, 0, sizeof(*b));
+	nb_reserve(b, hdr);
+	memset(b->data, 0, hdr);
+	nh = (struct nlmsghdr *)b->data;
+	nh->nlmsg_type = type;
+	nh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	ifi = (struct ifinfomsg *)(b->data + NLMSG_HDRLEN);
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	ifi->ifi_flags = ifi_flags;
+	ifi->ifi_change = ifi_flags;
+	b->len = hdr;
+}
+
+/* Sends @b on @fd and waits for its ack; 0 or a positive errno. */
+static int nl_call(int fd, struct nlbuf *b, struct nl_error *e)
+{
+	int genl_fd = nl_fd, err;
+
+	/* nl_send() and nl_wait_ack() use nl_fd. */
+	nl_fd = fd;
+	nl_send(b);
+	err = nl_wait_ack(e);
+	nl_fd = genl_fd;
+	nb_free(b);
+	return err;
+}
+
+static int cycle_failed(const char *step, unsigned long i, int err,
+			struct nl_error *e)
+{
+	fprintf(stderr, "cycle %lu: %s failed\n", i + 1, step);
+	if (err)
+		print_error(e, NULL);
+	return 1;
+}
+
+static int cmd_cycles(uint16_t family, int argc, char **argv)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	unsigned long n, i;
+	long long port;
+	struct nl_error e;
+	const char *kind;
+	struct device d;
+	struct nlbuf b;
+	int ifindex;
+
+	if (argc < 3)
+		die("cycles wants N KIND IFNAME [SET-OPTS...]");
+	n = parse_num(argv[0], 1000000);
+	kind = argv[1];
+	parse_set(argc - 2, argv + 2, &d);
+	if (!d.ifname)
+		die("cycles wants an IFNAME");
+	port = d.port;
+	rt_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (rt_fd < 0 || bind(rt_fd, (struct sockaddr *)&sa, sizeof(sa)))
+		die("rtnetlink socket: %s", strerror(errno));
+	for (i = 0; i < n; i++) {
+		memset(&e, 0, sizeof(e));
+		nb_init_link(&b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, 0);
+		b.nested_flag = 0;
+		nb_put(&b, IFLA_IFNAME, d.ifname, strlen(d.ifname) + 1,
+		       "ifname");
+		nb_nest_begin(&b, IFLA_LINKINFO, "linkinfo");
+		nb_put(&b, IFLA_INFO_KIND, kind, strlen(kind), "kind");
+		nb_nest_end(&b);
+		if (nl_call(rt_fd, &b, &e))
+			return cycle_failed("create", i, e.err, &e);
+		ifindex = if_nametoindex(d.ifname);
+		if (!ifindex)
+			return cycle_failed("if_nametoindex", i, 0, &e);
+
+		if (port >= 0)
+			d.port = (port + i % 1000) & 0xffff;
+		nb_init(&b, family, NLM_F_ACK, WG_CMD_SET_DEVICE,
+			WG_GENL_VERSION);
+		build_device(&b, &d);
+		if (nl_call(nl_fd, &b, &e))
+			return cycle_failed("set", i, e.err, &e);
+
+		nb_init_link(&b, RTM_NEWLINK, 0, ifindex, IFF_UP);
+		if (nl_call(rt_fd, &b, &e))
+			return cycle_failed("up", i, e.err, &e);
+
+		nb_init_link(&b, RTM_DELLINK, 0, ifindex, 0);
+		if (nl_call(rt_fd, &b, &e))
+			return cycle_failed("delete", i, e.err, &e);
+	}
+	printf("cycles=%lu\n", n);
 	return 0;
 }
 
@@ -2292,9 +2405,10 @@ static void __attribute__((noreturn)) usage(void)
 		"usage: %s [--as-user UID[:GID]] [--no-nest-flag] set [IFNAME] [OPTS] [peer KEY|none [OPTS] [allowedip PREFIX [OPTS]]...]...\n"
 		"       %s [--as-user UID[:GID]] dump [-v] [IFNAME] [--ifindex N]\n"
 		"       %s fuzz [--seed S] [--count N] IFNAME\n"
+		"       %s cycles N KIND IFNAME [SET-OPTS...]\n"
 		"       %s --as-user UID[:GID] exec CMD [ARGS...]\n"
 		"(see the comment at the top of wgnl.c)\n",
-		prog, prog, prog, prog);
+		prog, prog, prog, prog, prog);
 	exit(2);
 }
 
@@ -2326,7 +2440,8 @@ int main(int argc, char **argv)
 			argv[i]);
 		return 127;
 	}
-	if (strcmp(cmd, "set") && strcmp(cmd, "dump") && strcmp(cmd, "fuzz"))
+	if (strcmp(cmd, "set") && strcmp(cmd, "dump") && strcmp(cmd, "fuzz") &&
+	    strcmp(cmd, "cycles"))
 		usage();
 	if (hexdump_only) {
 		family = 0x1234;
@@ -2339,5 +2454,7 @@ int main(int argc, char **argv)
 		return cmd_set(family, argc - i, argv + i, no_nest_flag);
 	if (!strcmp(cmd, "dump"))
 		return cmd_dump(family, argc - i, argv + i);
+	if (!strcmp(cmd, "cycles"))
+		return cmd_cycles(family, argc - i, argv + i);
 	return cmd_fuzz(family, argc - i, argv + i);
 }
