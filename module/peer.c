@@ -94,7 +94,10 @@ static void peer_make_dead(struct wg_peer *peer)
 {
 	struct wg_device *wg = peer->device;
 
-	/* Senders, timers and new sessions check is_dead under RCU. */
+	/*
+	 * Senders, timers and new sessions check is_dead under RCU; set
+	 * before the allowed IPs go, as deliver() relies on.
+	 */
 	WRITE_ONCE(peer->is_dead, true);
 	wg_allowedips_remove_by_peer(&wg->peer_allowedips, peer,
 				     &wg->device_update_lock);

@@ -521,6 +521,16 @@ static void deliver(struct wg_peer *peer, struct sk_buff *skb,
 	/* Only the identity matters, not the reference. */
 	wg_peer_put(routed_peer);
 	if (unlikely(routed_peer != peer)) {
+		/*
+		 * A peer being removed loses its allowed IPs after is_dead is
+		 * set (peer_make_dead()): what it still had in flight is
+		 * dropped, not counted as a spoofed source.
+		 */
+		smp_rmb();
+		if (READ_ONCE(peer->is_dead)) {
+			++dev->stats.rx_dropped;
+			goto drop_quietly;
+		}
 		wg_stat_inc(wg, WG_STAT_RX_SRC_NOT_ALLOWED);
 		if (skb->protocol == htons(ETH_P_IP))
 			net_dbg_ratelimited("%s: peer %llu: source %pI4 not allowed\n",
