@@ -12,7 +12,8 @@
 . /selftests/lib.sh
 . /selftests/tunnel-lib.sh
 
-ROUNDS=${WG_FAULT_ROUNDS:-40}
+ROUNDS=${WG_FAULT_ROUNDS:-$(sed -n 's/.*wgtest\.faultrounds=\([0-9]*\).*/\1/p' /proc/cmdline)}
+ROUNDS=${ROUNDS:-40}
 FS=/sys/kernel/debug/failslab
 FP=/sys/kernel/debug/fail_page_alloc
 
