@@ -169,6 +169,19 @@ wait_for()
 	return 0
 }
 
+# wgtest_arg NAME DEFAULT: the value of the last wgtest.NAME=VALUE on the
+# kernel command line (run.sh's sizes, WG_APPEND), else DEFAULT.
+wgtest_arg()
+{
+	local arg v=
+	for arg in $(cat /proc/cmdline); do
+		case $arg in
+		"wgtest.$1="*) v=${arg#*=} ;;
+		esac
+	done
+	echo "${v:-$2}"
+}
+
 # --- modules ------------------------------------------------------------
 
 load_wg()

@@ -7,8 +7,7 @@
 # command line takes N peers instead (run.sh's lighter second kernel).
 . /selftests/lib.sh
 
-PEERS=$(sed -n 's/.*wgtest\.scalepeers=\([0-9]*\).*/\1/p' /proc/cmdline)
-PEERS=${PEERS:-1000}
+PEERS=$(wgtest_arg scalepeers 1000)
 PER_PEER=1000
 ktap_plan 3
 

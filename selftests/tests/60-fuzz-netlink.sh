@@ -15,10 +15,8 @@
 #	ip link add wg0 type wg; wgnl fuzz --seed S --count N wg0
 . /selftests/lib.sh
 
-SEED=${WG_NL_FUZZ_SEED:-$(sed -n 's/.*wgtest\.nlseed=\([0-9]*\).*/\1/p' /proc/cmdline)}
-SEED=${SEED:-$(( $(date +%s) % 100000 ))}
-COUNT=${WG_NL_FUZZ_COUNT:-$(sed -n 's/.*wgtest\.nlcount=\([0-9]*\).*/\1/p' /proc/cmdline)}
-COUNT=${COUNT:-100000}
+SEED=${WG_NL_FUZZ_SEED:-$(wgtest_arg nlseed $(( $(date +%s) % 100000 )))}
+COUNT=${WG_NL_FUZZ_COUNT:-$(wgtest_arg nlcount 100000)}
 WGNL=/selftests/tools/wgnl
 
 ktap_plan 3

@@ -15,10 +15,8 @@
 . /selftests/lib.sh
 . /selftests/tunnel-lib.sh
 
-SEED=${WG_PKT_FUZZ_SEED:-$(sed -n 's/.*wgtest\.pktseed=\([0-9]*\).*/\1/p' /proc/cmdline)}
-SEED=${SEED:-$(( $(date +%s) % 100000 ))}
-COUNT=${WG_PKT_FUZZ_COUNT:-$(sed -n 's/.*wgtest\.pktcount=\([0-9]*\).*/\1/p' /proc/cmdline)}
-COUNT=${COUNT:-50000}
+SEED=${WG_PKT_FUZZ_SEED:-$(wgtest_arg pktseed $(( $(date +%s) % 100000 )))}
+COUNT=${WG_PKT_FUZZ_COUNT:-$(wgtest_arg pktcount 50000)}
 
 ktap_plan 1
 

@@ -12,8 +12,7 @@
 . /selftests/lib.sh
 . /selftests/tunnel-lib.sh
 
-ROUNDS=${WG_FAULT_ROUNDS:-$(sed -n 's/.*wgtest\.faultrounds=\([0-9]*\).*/\1/p' /proc/cmdline)}
-ROUNDS=${ROUNDS:-40}
+ROUNDS=${WG_FAULT_ROUNDS:-$(wgtest_arg faultrounds 40)}
 FS=/sys/kernel/debug/failslab
 FP=/sys/kernel/debug/fail_page_alloc
 

@@ -14,21 +14,17 @@
 . /selftests/lib.sh
 . /selftests/tunnel-lib.sh
 
-ROUNDS=${WG_TEARDOWN_ROUNDS:-$(sed -n 's/.*wgtest\.rounds=\([0-9]*\).*/\1/p' /proc/cmdline)}
-ROUNDS=${ROUNDS:-30}
-CYCLES=${WG_TEARDOWN_CYCLES:-$(sed -n 's/.*wgtest\.cycles=\([0-9]*\).*/\1/p' /proc/cmdline)}
-CYCLES=${CYCLES:-1000}
+ROUNDS=${WG_TEARDOWN_ROUNDS:-$(wgtest_arg rounds 30)}
+CYCLES=${WG_TEARDOWN_CYCLES:-$(wgtest_arg cycles 1000)}
 # iperf3's rate each way (its -b; 0 = as fast as it goes).  A saturated
 # tunnel queues megabytes (the receiver's veth backlog and decrypt ring,
 # as in the in-tree driver): on the debug kernel with 4 vCPUs, at about
 # 2 Mbit/s, TCP's window reached 2.8 MB and no ping came back within 5 s
 # for a minute.  That lane runs iperf3 below what the tunnel carries.
-RATE=${WG_TEARDOWN_RATE:-$(sed -n 's/.*wgtest\.tdrate=\([0-9]*[KMG]*\).*/\1/p' /proc/cmdline)}
-RATE=${RATE:-0}
+RATE=${WG_TEARDOWN_RATE:-$(wgtest_arg tdrate 0)}
 # The rounds of t_stress, each ended by its own teardown: 1 deletes the
 # namespace of the UDP sockets, 2 the device, 3 the peer's device.
-TEARDOWNS=$(sed -n 's/.*wgtest\.teardowns=\([1-3,]*\).*/\1/p' /proc/cmdline)
-TEARDOWNS=${TEARDOWNS:-1,2,3}
+TEARDOWNS=$(wgtest_arg teardowns 1,2,3)
 WGNL=${WGNL:-/usr/bin/wgnl}
 
 ktap_plan 2
