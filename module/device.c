@@ -281,8 +281,11 @@ static void wg_destruct(struct net_device *dev)
 	wg_packet_queue_free(&wg->handshake_queue, true);
 	wg_packet_queue_free(&wg->decrypt_queue, false);
 	wg_packet_queue_free(&wg->encrypt_queue, false);
-	/* Peers are freed through call_rcu and still name the device. */
-	rcu_barrier();
+	/*
+	 * No rcu_barrier(): the RCU callbacks still pending for this device's
+	 * peers, keypairs and trie nodes free only their own object; module
+	 * exit waits for them before the caches go.
+	 */
 	wg_ratelimiter_uninit();
 	memzero_explicit(&wg->static_identity, sizeof(wg->static_identity));
 	free_percpu(wg->stats);

@@ -130,7 +130,11 @@ static void peer_remove_after_dead(struct wg_peer *peer)
 	flush_workqueue(wg->packet_crypt_wq);
 	flush_workqueue(wg->packet_crypt_wq);
 	napi_disable(&peer->napi);
-	netif_napi_del(&peer->napi);
+	/*
+	 * Not netif_napi_del(): its grace period is not needed, as the
+	 * peer (and its napi) is freed through call_rcu.
+	 */
+	__netif_napi_del(&peer->napi);
 	/* Whatever NAPI did not deliver holds references: drop them. */
 	wg_peer_queue_purge(&peer->rx_queue);
 	wg_peer_queue_purge(&peer->tx_queue);
@@ -160,6 +164,8 @@ void wg_peer_remove_all(struct wg_device *wg)
 
 	lockdep_assert_held(&wg->device_update_lock);
 
+	if (list_empty(&wg->peer_list))
+		return;
 	/* Batch the grace period: one synchronize_net() for all peers. */
 	list_for_each_entry_safe(peer, temp, &wg->peer_list, peer_list) {
 		peer_make_dead(peer);

@@ -228,6 +228,8 @@ int wg_ratelimiter_slab_init(void)
 
 void wg_ratelimiter_slab_uninit(void)
 {
+	/* Entries freed by call_rcu() must be back before the cache goes. */
+	rcu_barrier();
 	kmem_cache_destroy(entry_cache);
 }
 
@@ -273,8 +275,10 @@ void wg_ratelimiter_uninit(void)
 	/* No device is left to call wg_ratelimiter_allow(). */
 	cancel_delayed_work_sync(&gc_work);
 	gc(0, true);
-	/* Entries go back to the cache in RCU callbacks: wait for them. */
-	rcu_barrier();
+	/*
+	 * The entries, unhashed, go back to the cache in RCU callbacks that
+	 * do not touch the table, and no reader is left: free it now.
+	 */
 	kvfree(table);
 	table = NULL;
 out:

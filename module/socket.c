@@ -576,7 +576,13 @@ void wg_socket_reinit(struct wg_device *wg, struct sock *new4,
 	if (new4)
 		wg->incoming_port = ntohs(inet_sk(new4)->inet_sport);
 	mutex_unlock(&wg->socket_update_lock);
-	/* Senders hold rcu_read_lock_bh() while using the old sockets. */
+	/*
+	 * Senders hold rcu_read_lock_bh() while using the old sockets.  With
+	 * none to free (a device closed before it is destroyed), there is
+	 * nothing to wait for.
+	 */
+	if (!old4 && !old6)
+		return;
 	synchronize_net();
 	sock_free(old4);
 	sock_free(old6);
