@@ -180,7 +180,7 @@ modinfo_check()
 # Tools copied into the guest: "name[:alias,alias...]"; missing ones are
 # left out (the tests that need them skip).
 GUEST_TOOLS="bash ip ss bridge tc ping wg wg-quick wireguard-go iperf3 ncat tcpdump
-	timeout nft ethtool conntrack perf
+	timeout nft ethtool conntrack perf mawk sort
 	kmod:modprobe,insmod,rmmod,lsmod,depmod,modinfo
 	xtables-nft-multi:iptables,iptables-nft,ip6tables,ip6tables-nft,iptables-save,iptables-restore,ip6tables-save,ip6tables-restore,iptables-nft-save,iptables-nft-restore
 	xtables-legacy-multi:iptables-legacy,ip6tables-legacy,iptables-legacy-save,iptables-legacy-restore,ip6tables-legacy-save,ip6tables-legacy-restore"
@@ -507,7 +507,7 @@ free_port()
 # listens on a QEMU socket netdev, VM A (our module, interop/*.sh) connects.
 run_interop()
 {
-	local label=$1 vmlinuz=$2 initrd=$3 dir=$4 try port bpid i ok peerpid
+	local label=$1 vmlinuz=$2 initrd=$3 dir=$4 try port bpid ok peerpid
 	for try in 1 2; do
 		port=$(free_port)
 		say "$label: booting interop peer (in-tree wireguard) and test VM, link on 127.0.0.1:$port"
@@ -517,7 +517,7 @@ run_interop()
 			-netdev "socket,id=n0,listen=127.0.0.1:$port" \
 			-device virtio-net-pci,netdev=n0,mac=52:54:00:00:f1:02 &
 		bpid=$!
-		for i in $(seq 100); do
+		for _ in $(seq 100); do
 			[ -n "$(ss -Htln "sport = :$port")" ] && break
 			sleep 0.1
 		done
