@@ -7,7 +7,7 @@
  * wireguard-tools 1.0.20210914 predates.  No libmnl, so it builds statically
  * and runs in the test VM as is:
  *
- *	gcc -O2 -Wall -static -o wgnl wgnl.c
+ *	gcc -O2 -Wall -static wgnl.c -o wgnl
  *
  * Usage:
  *	wgnl [--as-user UID[:GID]] COMMAND ...
@@ -502,16 +502,34 @@ static int nl_dump(struct nl_error *e, uint16_t family,
 	}
 }
 
-/* Iterate the attributes in [p, p + len). */
+struct attr_iter {
+	const unsigned char *pos, *end;
+};
+
+static struct attr_iter attr_iter_init(const void *p, size_t len)
+{
+	struct attr_iter it = { p, (const unsigned char *)p + len };
+
+	return it;
+}
+
+/* Point *a at the next attribute; 0 once that is not a whole one. */
+static int attr_iter_next(struct attr_iter *it, const struct nlattr **a)
+{
+	const struct nlattr *n = (const struct nlattr *)it->pos;
+
+	*a = n;
+	if (it->pos + NLA_HDRLEN > it->end || n->nla_len < NLA_HDRLEN ||
+	    it->pos + n->nla_len > it->end)
+		return 0;
+	it->pos += NLA_ALIGN(n->nla_len);
+	return 1;
+}
+
+/* Iterate the attributes in [p, p + len), evaluating p and len once. */
 #define for_each_attr(a, p, len)					\
-	for (a = (const struct nlattr *)(p);				\
-	     (const unsigned char *)a + NLA_HDRLEN <=			\
-		(const unsigned char *)(p) + (len) &&			\
-	     a->nla_len >= NLA_HDRLEN &&				\
-	     (const unsigned char *)a + a->nla_len <=			\
-		(const unsigned char *)(p) + (len);			\
-	     a = (const struct nlattr *)((const unsigned char *)a +	\
-					 NLA_ALIGN(a->nla_len)))
+	for (struct attr_iter __attr_it = attr_iter_init((p), (len));	\
+	     attr_iter_next(&__attr_it, &(a));)
 
 #define ATTR_DATA(a) ((const unsigned char *)(a) + NLA_HDRLEN)
 #define ATTR_LEN(a) ((size_t)((a)->nla_len - NLA_HDRLEN))
@@ -536,7 +554,8 @@ static uint16_t resolve_family(const char *name)
 			if (nh->nlmsg_seq != nl_seq)
 				continue;
 			if (nh->nlmsg_type == GENL_ID_CTRL) {
-				const unsigned char *p = (unsigned char *)NLMSG_DATA(nh) + GENL_HDRLEN;
+				const unsigned char *p =
+					(unsigned char *)NLMSG_DATA(nh) + GENL_HDRLEN;
 
 				for_each_attr(a, p, nh->nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN)
 					if ((a->nla_type & NLA_TYPE_MASK) == CTRL_ATTR_FAMILY_ID &&
@@ -548,7 +567,8 @@ static uint16_t resolve_family(const char *name)
 				continue;
 			parse_error(nh, &e);
 			if (e.err == ENOENT) {
-				fprintf(stderr, "error: generic netlink family \"%s\" not found (is the module loaded?)\n",
+				fprintf(stderr,
+					"error: generic netlink family \"%s\" not found (is the module loaded?)\n",
 					name);
 				exit(1);
 			}
@@ -914,8 +934,12 @@ static void parse_set(int argc, char **argv, struct device *d)
 	int i = 0;
 
 	memset(d, 0, sizeof(*d));
-	d->ifindex = d->flags = d->port = d->fwmark = -1;
-	d->priv_len = d->pub_len = -1;
+	d->ifindex = -1;
+	d->flags = -1;
+	d->port = -1;
+	d->fwmark = -1;
+	d->priv_len = -1;
+	d->pub_len = -1;
 	if (argc > 0 && argv[0][0] != '-' && strcmp(argv[0], "peer") &&
 	    strcmp(argv[0], "private-key") && strcmp(argv[0], "public-key") &&
 	    strcmp(argv[0], "listen-port") && strcmp(argv[0], "fwmark") &&
@@ -928,8 +952,11 @@ static void parse_set(int argc, char **argv, struct device *d)
 					    (d->npeers + 1) * sizeof(*p));
 			p = &d->peers[d->npeers++];
 			memset(p, 0, sizeof(*p));
-			p->psk_len = p->ep_len = p->ep_family = -1;
-			p->flags = p->version = -1;
+			p->psk_len = -1;
+			p->ep_len = -1;
+			p->ep_family = -1;
+			p->flags = -1;
+			p->version = -1;
 			p->keepalive = -1;
 			p->key_len = WG_KEY_LEN;
 			a = NULL;
@@ -977,25 +1004,25 @@ static void parse_set(int argc, char **argv, struct device *d)
 		} else if (p) {
 			long long f = p->flags < 0 ? 0 : p->flags;
 
-			if (!strcmp(arg, "remove"))
+			if (!strcmp(arg, "remove")) {
 				p->flags = f | WGPEER_F_REMOVE_ME;
-			else if (!strcmp(arg, "replace-allowed-ips"))
+			} else if (!strcmp(arg, "replace-allowed-ips")) {
 				p->flags = f | WGPEER_F_REPLACE_ALLOWEDIPS;
-			else if (!strcmp(arg, "update-only"))
+			} else if (!strcmp(arg, "update-only")) {
 				p->flags = f | WGPEER_F_UPDATE_ONLY;
-			else if (!strcmp(arg, "--peer-flags"))
+			} else if (!strcmp(arg, "--peer-flags")) {
 				p->flags = parse_num(next_arg(argc, argv, &i),
 						     UINT32_MAX);
-			else if (!strcmp(arg, "preshared-key")) {
+			} else if (!strcmp(arg, "preshared-key")) {
 				parse_key(next_arg(argc, argv, &i), p->psk);
 				if (p->psk_len < 0)
 					p->psk_len = WG_KEY_LEN;
-			} else if (!strcmp(arg, "--psk-len"))
+			} else if (!strcmp(arg, "--psk-len")) {
 				p->psk_len = parse_num(next_arg(argc, argv, &i),
 						       512);
-			else if (!strcmp(arg, "endpoint"))
+			} else if (!strcmp(arg, "endpoint")) {
 				parse_endpoint(next_arg(argc, argv, &i), p);
-			else if (!strcmp(arg, "--endpoint-len")) {
+			} else if (!strcmp(arg, "--endpoint-len")) {
 				if (p->ep_len < 0) /* default 127.0.0.1:1 */
 					parse_endpoint("127.0.0.1:1", p);
 				p->ep_len = parse_num(next_arg(argc, argv, &i),
@@ -1005,24 +1032,25 @@ static void parse_set(int argc, char **argv, struct device *d)
 					parse_endpoint("127.0.0.1:1", p);
 				p->ep_family = parse_num(next_arg(argc, argv, &i),
 							 0xffff);
-			} else if (!strcmp(arg, "persistent-keepalive"))
+			} else if (!strcmp(arg, "persistent-keepalive")) {
 				p->keepalive = parse_num(next_arg(argc, argv, &i),
 							 0xffff);
-			else if (!strcmp(arg, "--protocol-version"))
+			} else if (!strcmp(arg, "--protocol-version")) {
 				p->version = parse_num(next_arg(argc, argv, &i),
 						       UINT32_MAX);
-			else if (!strcmp(arg, "--key-len"))
+			} else if (!strcmp(arg, "--key-len")) {
 				p->key_len = parse_num(next_arg(argc, argv, &i),
 						       512);
-			else
+			} else {
 				die("unknown peer option '%s'", arg);
+			}
 		} else {
 			long long f = d->flags < 0 ? 0 : d->flags;
 
-			if (!strcmp(arg, "--ifindex"))
+			if (!strcmp(arg, "--ifindex")) {
 				d->ifindex = parse_num(next_arg(argc, argv, &i),
 						       UINT32_MAX);
-			else if (!strcmp(arg, "private-key")) {
+			} else if (!strcmp(arg, "private-key")) {
 				parse_key(next_arg(argc, argv, &i), d->priv);
 				if (d->priv_len < 0)
 					d->priv_len = WG_KEY_LEN;
@@ -1034,19 +1062,20 @@ static void parse_set(int argc, char **argv, struct device *d)
 					memset(d->priv, 0x11, sizeof(d->priv));
 				d->priv_len = parse_num(next_arg(argc, argv, &i),
 							512);
-			} else if (!strcmp(arg, "listen-port"))
+			} else if (!strcmp(arg, "listen-port")) {
 				d->port = parse_num(next_arg(argc, argv, &i),
 						    0xffff);
-			else if (!strcmp(arg, "fwmark"))
+			} else if (!strcmp(arg, "fwmark")) {
 				d->fwmark = parse_num(next_arg(argc, argv, &i),
 						      UINT32_MAX);
-			else if (!strcmp(arg, "replace-peers"))
+			} else if (!strcmp(arg, "replace-peers")) {
 				d->flags = f | WGDEVICE_F_REPLACE_PEERS;
-			else if (!strcmp(arg, "--device-flags"))
+			} else if (!strcmp(arg, "--device-flags")) {
 				d->flags = parse_num(next_arg(argc, argv, &i),
 						     UINT32_MAX);
-			else
+			} else {
 				die("unknown device option '%s'", arg);
+			}
 		}
 	}
 }
@@ -1694,7 +1723,8 @@ static void model_init(void)
 	memset(&M, 0, sizeof(M));
 	memset(M.phash, 0xff, sizeof(M.phash));
 	memset(M.xhash, 0xff, sizeof(M.xhash));
-	M.free_peer = M.free_pfx = -1;
+	M.free_peer = -1;
+	M.free_pfx = -1;
 }
 
 static unsigned int hash_bytes(const unsigned char *p, size_t n)
@@ -1942,10 +1972,13 @@ static void model_apply_peer(const struct nlattr *entry)
 				  *ATTR_DATA(ai[WGALLOWEDIP_A_CIDR_MASK]));
 			if (!ai[WGALLOWEDIP_A_FLAGS] ||
 			    !(get_u32(ai[WGALLOWEDIP_A_FLAGS]) &
-			      WGALLOWEDIP_F_REMOVE_ME))
+			      WGALLOWEDIP_F_REMOVE_ME)) {
 				m_pfx_add(i, &k);
-			else if ((x = m_pfx_find(&k)) >= 0 && M.pfx[x].peer == i)
-				m_pfx_free(x);
+			} else {
+				x = m_pfx_find(&k);
+				if (x >= 0 && M.pfx[x].peer == i)
+					m_pfx_free(x);
+			}
 		}
 	}
 	if (tb[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL])
@@ -2297,6 +2330,8 @@ static int cmd_fuzz(uint16_t family, int argc, char **argv)
 	       refused_only ? ", unprivileged" : "");
 	fflush(stdout);
 	if (model && !refused_only) {
+		static const unsigned char zero_key[WG_KEY_LEN];
+
 		/* Start from an empty device, so the model knows it. */
 		nb_init(&b, family, NLM_F_ACK, WG_CMD_SET_DEVICE,
 			WG_GENL_VERSION);
@@ -2305,10 +2340,11 @@ static int cmd_fuzz(uint16_t family, int argc, char **argv)
 		nb_u32(&b, WGDEVICE_A_FLAGS, WGDEVICE_F_REPLACE_PEERS, "flags");
 		nb_u16(&b, WGDEVICE_A_LISTEN_PORT, 0, "listen-port");
 		nb_u32(&b, WGDEVICE_A_FWMARK, 0, "fwmark");
-		nb_put(&b, WGDEVICE_A_PRIVATE_KEY, (unsigned char[WG_KEY_LEN]){ 0 },
-		       WG_KEY_LEN, "private-key");
+		nb_put(&b, WGDEVICE_A_PRIVATE_KEY, zero_key, WG_KEY_LEN,
+		       "private-key");
 		nl_send(&b);
-		if ((err = nl_wait_ack(&e))) {
+		err = nl_wait_ack(&e);
+		if (err) {
 			print_error(&e, &b);
 			return 1;
 		}
@@ -2368,8 +2404,9 @@ static int cmd_fuzz(uint16_t family, int argc, char **argv)
 			model = 0;
 		}
 	}
-	printf("fuzz: seed %llu, %lu requests (%lu rare shapes), %lu accepted (%lu sets), %lu rejected\n",
-	       seed, count, huge, accepted, sets, rejected);
+	fprintf(stdout,
+		"fuzz: seed %llu, %lu requests (%lu rare shapes), %lu accepted (%lu sets), %lu rejected\n",
+		seed, count, huge, accepted, sets, rejected);
 	for (a = 0; a < 256; a++)
 		if (per_errno[a])
 			printf("fuzz: errno %d (%s): %lu\n", a, strerror(a),
