@@ -449,19 +449,47 @@ int wg_allowedips_remove_v6(struct wg_allowedips *table,
 		   lock);
 }
 
-void wg_allowedips_remove_by_peer(struct wg_allowedips *table,
-				  struct wg_peer *peer, struct mutex *lock)
+/* Unlinks every node on @list, a peer's list or one set aside from it. */
+static void remove_list(struct wg_allowedips *table, struct list_head *list,
+			struct mutex *lock)
 {
 	struct wg_allowedips_node *node, *tmp;
 
 	lockdep_assert_held(lock);
+	if (list_empty(list))
+		return;
 	++table->seq;
 	/*
 	 * unlink_node() may also free a peerless parent, but never another
 	 * node of this list, so the saved next entry stays valid.
 	 */
-	list_for_each_entry_safe(node, tmp, &peer->allowedips_list, peer_list)
+	list_for_each_entry_safe(node, tmp, list, peer_list)
 		unlink_node(table, node, lock);
+}
+
+void wg_allowedips_remove_by_peer(struct wg_allowedips *table,
+				  struct wg_peer *peer, struct mutex *lock)
+{
+	remove_list(table, &peer->allowedips_list, lock);
+}
+
+/*
+ * Replacing a peer's prefixes without a moment in which it has none: its
+ * nodes go on @aside but keep routing to it; inserting a prefix it had
+ * moves that node back onto its list (set_peer()), and
+ * wg_allowedips_remove_aside() then drops the rest.
+ */
+void wg_allowedips_set_aside(struct wg_peer *peer,
+			     struct list_head *aside, struct mutex *lock)
+{
+	lockdep_assert_held(lock);
+	list_splice_init(&peer->allowedips_list, aside);
+}
+
+void wg_allowedips_remove_aside(struct wg_allowedips *table,
+				struct list_head *aside, struct mutex *lock)
+{
+	remove_list(table, aside, lock);
 }
 
 int wg_allowedips_read_node(struct wg_allowedips_node *node, u8 ip[16],
@@ -504,6 +532,7 @@ void wg_allowedips_slab_uninit(void)
 #define ST_MAX_ENTRIES 1024
 #define ST_RANDOM_OPS 3000
 #define ST_MAX_ERRORS 8
+#define ST_REPLACE_MAX 16
 
 struct st_entry {
 	u8 ip[16] __aligned(8);
@@ -911,6 +940,66 @@ static void st_check_all(struct st_ctx *ctx)
 	st_check_lists(ctx);
 }
 
+/* Whether the model entry @e is one of the @n prefixes in @set. */
+static bool st_in_set(const struct st_entry *set, unsigned int n,
+		      const struct st_entry *e)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; ++i) {
+		if (set[i].bitlen == e->bitlen && set[i].cidr == e->cidr &&
+		    !memcmp(set[i].ip, e->ip, 16))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Replaces @peer's prefixes the way netlink does: about half of the old ones
+ * and up to four new ones.  While they are set aside, every lookup must
+ * still find what it found before.
+ */
+static void st_replace_peer(struct st_ctx *ctx, struct wg_peer *peer)
+{
+	struct st_entry set[ST_REPLACE_MAX] = {};
+	u8 ip[16] __aligned(8);
+	unsigned int n = 0, i;
+	LIST_HEAD(aside);
+	u8 bitlen, cidr;
+
+	for (i = 0; i < ctx->nref && n < ST_REPLACE_MAX - 4; ++i) {
+		if (ctx->ref[i].peer == peer && st_rand(ctx) & 1)
+			set[n++] = ctx->ref[i];
+	}
+	while (n < ST_REPLACE_MAX && ctx->nref + n < ST_MAX_ENTRIES &&
+	       st_rand(ctx) % 3) {
+		bitlen = st_rand(ctx) & 1 ? 32 : 128;
+		st_rand_addr(ctx, bitlen, ip);
+		cidr = st_rand(ctx) % (bitlen + 1);
+		st_mask(set[n].ip, ip, bitlen, cidr);
+		set[n].bitlen = bitlen;
+		set[n++].cidr = cidr;
+	}
+
+	wg_allowedips_set_aside(peer, &aside, &st_lock);
+	st_check_lookups(ctx, 32);
+	for (i = 0; i < n; ++i)
+		st_insert(ctx, set[i].bitlen, set[i].ip, set[i].cidr, peer);
+	wg_allowedips_remove_aside(&ctx->table, &aside, &st_lock);
+	if (!list_empty(&aside))
+		st_fail(ctx, "prefixes left aside after remove_aside");
+
+	/* The peer keeps exactly the inserted prefixes. */
+	i = 0;
+	while (i < ctx->nref) {
+		if (ctx->ref[i].peer == peer &&
+		    !st_in_set(set, n, &ctx->ref[i]))
+			ctx->ref[i] = ctx->ref[--ctx->nref];
+		else
+			++i;
+	}
+}
+
 static void st_random(struct st_ctx *ctx)
 {
 	struct wg_peer *peer;
@@ -950,6 +1039,8 @@ static void st_random(struct st_ctx *ctx)
 			st_remove(ctx, bitlen, ip, cidr, peer);
 		} else if (r < 81) {
 			st_remove_peer(ctx, peer);
+		} else if (r < 83) {
+			st_replace_peer(ctx, peer);
 		} else {
 			st_check_lookups(ctx, 16);
 		}

@@ -59,6 +59,15 @@ int wg_allowedips_remove_v6(struct wg_allowedips *table,
 /* Removes every prefix of @peer, in time proportional to its own count. */
 void wg_allowedips_remove_by_peer(struct wg_allowedips *table,
 				  struct wg_peer *peer, struct mutex *lock);
+/*
+ * Replacing @peer's prefixes without a gap: set its nodes aside (they keep
+ * routing to it), insert the new set (a prefix it had comes back), then
+ * remove what is still aside.  All under @lock.
+ */
+void wg_allowedips_set_aside(struct wg_peer *peer,
+			     struct list_head *aside, struct mutex *lock);
+void wg_allowedips_remove_aside(struct wg_allowedips *table,
+				struct list_head *aside, struct mutex *lock);
 /* Fills @ip (4 or 16 bytes) and @cidr; returns AF_INET or AF_INET6. */
 int wg_allowedips_read_node(struct wg_allowedips_node *node, u8 ip[16],
 			    u8 *cidr);

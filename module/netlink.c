@@ -824,8 +824,9 @@ static int configure_peer(struct wg_device *wg, struct wg_peer *peer,
 			  struct nlattr **tb, const u8 *preshared_key,
 			  u32 flags, struct netlink_ext_ack *extack)
 {
+	LIST_HEAD(aside);
 	struct nlattr *ip;
-	int rem, ret;
+	int rem, ret = 0;
 
 	if (preshared_key) {
 		down_write(&peer->handshake.lock);
@@ -837,9 +838,13 @@ static int configure_peer(struct wg_device *wg, struct wg_peer *peer,
 	if (tb[WGPEER_A_ENDPOINT])
 		set_endpoint(peer, tb[WGPEER_A_ENDPOINT]);
 
+	/*
+	 * The old prefixes keep routing to the peer until the new ones are
+	 * in: traffic of prefixes in both sets is never dropped.  A failure
+	 * leaves what a plain removal before the inserts would have left.
+	 */
 	if (flags & WGPEER_F_REPLACE_ALLOWEDIPS)
-		wg_allowedips_remove_by_peer(&wg->peer_allowedips, peer,
-					     &wg->device_update_lock);
+		wg_allowedips_set_aside(peer, &aside, &wg->device_update_lock);
 
 	if (tb[WGPEER_A_ALLOWEDIPS]) {
 		nla_for_each_nested(ip, tb[WGPEER_A_ALLOWEDIPS], rem) {
@@ -847,10 +852,14 @@ static int configure_peer(struct wg_device *wg, struct wg_peer *peer,
 			if (ret) {
 				NL_SET_ERR_MSG_ATTR(extack, ip,
 						    "cannot change this allowed IP");
-				return ret;
+				break;
 			}
 		}
 	}
+	wg_allowedips_remove_aside(&wg->peer_allowedips, &aside,
+				   &wg->device_update_lock);
+	if (ret)
+		return ret;
 
 	if (tb[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL])
 		set_keepalive(peer,

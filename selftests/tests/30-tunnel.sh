@@ -560,6 +560,43 @@ t_no_peer()
 	tping ns1 10.10.0.2
 }
 
+# While ns1 floods ns2 with pings, ns2 replaces its peer's allowed IPs 20
+# times (wg set ... allowed-ips replaces them), with ns1's address last of
+# 201.  The replacement must never leave the peer without a prefix it keeps:
+# no echo request fails ns2's source check, no reply finds no peer.  (It
+# did: the old prefixes went first, and a flood put several packets a
+# replacement into that gap.)
+t_replace_allowedips()
+{
+	local i ips s0 n0 s1 n1 pid
+	need_stats
+	need_iputils_ping
+	tunnel_setup
+	tunnel_up
+	ips=''
+	for i in $(seq 0 199); do
+		ips="${ips}10.20.$i.0/24,"
+	done
+	s0=$(wg_stat ns2 wg0 rx_src_not_allowed)
+	n0=$(wg_stat ns2 wg0 tx_no_peer)
+	bg_nsx /tmp/replace-ping.log ns1 "$PING" -f -w 120 10.10.0.2
+	pid=$BG_PID
+	for i in $(seq 20); do
+		nsx ns2 "$WG" set wg0 peer "$P1" \
+			allowed-ips "${ips}fd10::1/128,10.10.0.1/32"
+	done
+	bg_stop "$pid"
+	tail -n 2 /tmp/replace-ping.log
+	s1=$(wg_stat ns2 wg0 rx_src_not_allowed)
+	n1=$(wg_stat ns2 wg0 tx_no_peer)
+	echo "ns2: rx_src_not_allowed $s0 -> $s1, tx_no_peer $n0 -> $n1"
+	assert_eq "$s1" "$s0" "rx_src_not_allowed on ns2"
+	assert_eq "$n1" "$n0" "tx_no_peer on ns2"
+	assert_eq "$(nsx ns2 "$WG" show wg0 allowed-ips | wc -w)" 203 \
+		"ns2's peer and prefixes"
+	tping ns1 10.10.0.2
+}
+
 # reload_wg [ARGS...]: reload the module with parameters.
 reload_wg()
 {
@@ -634,7 +671,7 @@ replay_until_zeroed()
 	return 1
 }
 
-ktap_plan 17
+ktap_plan 18
 run_case "ping v4/v6 inside, IPv4 outer" t_ping_v4_outer
 run_case "ping v4/v6 inside, IPv6 outer" t_ping_v6_outer
 run_case "flood ping" t_flood_ping
@@ -651,5 +688,6 @@ run_case "fuzzed packets (seed $WG_FUZZ_SEED)" t_fuzz
 run_case "persistent keepalive" t_persistent_keepalive
 run_case "handshake initiation replay" t_initiation_replay
 run_case "no peer for destination" t_no_peer
+run_case "allowed IPs replaced under a flood: nothing dropped" t_replace_allowedips
 run_case "rekey and key zeroing (time_divisor=30)" t_timers
 ktap_finished

@@ -87,8 +87,10 @@
  *     WGPEER_A_FLAGS        NLA_U32 of enum wgpeer_flag:
  *       WGPEER_F_REMOVE_ME           remove this peer; other attributes are
  *                                    ignored; an unknown peer is no error
- *       WGPEER_F_REPLACE_ALLOWEDIPS  drop the peer's prefixes before adding
- *                                    those of this entry
+ *       WGPEER_F_REPLACE_ALLOWEDIPS  the peer ends up with exactly the
+ *                                    prefixes of this entry; those it had
+ *                                    keep routing to it until the new ones
+ *                                    are in, so traffic never sees a gap
  *       WGPEER_F_UPDATE_ONLY         change the peer only if it exists;
  *                                    never create it
  *     WGPEER_A_PRESHARED_KEY WG_KEY_LEN bytes; all zero removes it
