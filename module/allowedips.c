@@ -956,8 +956,8 @@ static bool st_in_set(const struct st_entry *set, unsigned int n,
 
 /*
  * Replaces @peer's prefixes the way netlink does: about half of the old ones
- * and up to four new ones.  While they are set aside, every lookup must
- * still find what it found before.
+ * (at most 12) and a few new ones.  While the old ones are set aside, every
+ * lookup must still find what it found before.
  */
 static void st_replace_peer(struct st_ctx *ctx, struct wg_peer *peer)
 {
