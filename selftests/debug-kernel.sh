@@ -10,7 +10,7 @@
 #
 # Prints one line in the format of $WG_CACHE/kernels:
 #   <release> <vmlinuz> <modules dir> <build dir>
-# Everything else goes to stderr.  Takes 8-15 minutes on 2 cores the first
+# Everything else goes to stderr.  Takes 5-15 minutes on 2 cores the first
 # time, nothing afterwards.
 set -euo pipefail
 
