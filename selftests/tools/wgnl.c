@@ -125,9 +125,14 @@
 #define MAX_DEPTH			8
 #define MAX_RAW				8
 
+/* The kernel's spellings, which userspace headers lack. */
+#define __noreturn		__attribute__((__noreturn__))
+#define __printf(a, b)		__attribute__((__format__(__printf__, a, b)))
+#define BIT(n)			(1UL << (n))
+
 static const char *prog = "wgnl";
 
-static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
+static __noreturn __printf(1, 2) void die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -1690,8 +1695,8 @@ static void fuzz_huge(struct nlbuf *b)
  * model is kept, so no listen port can fail to bind, and the fuzzer's keys
  * never match the device's own public key.
  */
-#define M_PHASH		(1 << 14)
-#define M_XHASH		(1 << 16)
+#define M_PHASH		BIT(14)
+#define M_XHASH		BIT(16)
 
 struct mpeer {
 	unsigned char key[WG_KEY_LEN], psk[WG_KEY_LEN];
@@ -2436,7 +2441,7 @@ static void drop_privileges(const char *spec)
 		die("cannot become %lu:%lu: %s", uid, gid, strerror(errno));
 }
 
-static void __attribute__((noreturn)) usage(void)
+static __noreturn void usage_exit(void)
 {
 	fprintf(stderr,
 		"usage: %s [--as-user UID[:GID]] [--no-nest-flag] set [IFNAME] [OPTS] [peer KEY|none [OPTS] [allowedip PREFIX [OPTS]]...]...\n"
@@ -2464,14 +2469,14 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--hexdump"))
 			hexdump_only = 1;
 		else
-			usage();
+			usage_exit();
 	}
 	if (i >= argc)
-		usage();
+		usage_exit();
 	cmd = argv[i++];
 	if (!strcmp(cmd, "exec")) {
 		if (i >= argc)
-			usage();
+			usage_exit();
 		execvp(argv[i], argv + i);
 		fprintf(stderr, "error: %s (exec %s)\n", strerror(errno),
 			argv[i]);
@@ -2479,7 +2484,7 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "set") && strcmp(cmd, "dump") && strcmp(cmd, "fuzz") &&
 	    strcmp(cmd, "cycles"))
-		usage();
+		usage_exit();
 	if (hexdump_only) {
 		family = 0x1234;
 	} else {
