@@ -69,6 +69,14 @@ struct wg_packet_cb {
 /* Decrypted packets a crypt worker marks done before it runs the poll. */
 #define WG_RX_BATCH 16
 
+/*
+ * Plaintext bytes up to which a packet travelling alone (a TCP ACK, a
+ * ping, a keepalive) is encrypted or decrypted where it arrives instead of
+ * by a crypt worker: for so few bytes the cipher costs less than waking
+ * another CPU's worker.  Bulk data still spreads over all CPUs.
+ */
+#define WG_CRYPT_INLINE_MAX 256
+
 #define PACKET_CB(skb) ((struct wg_packet_cb *)((skb)->cb))
 #define PACKET_PEER(skb) (PACKET_CB(skb)->keypair->entry.peer)
 

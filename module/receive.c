@@ -294,6 +294,18 @@ static enum wg_stat decrypt_packet(struct sk_buff *skb,
 	return __WG_STAT_MAX;
 }
 
+/* Decrypts @skb and publishes the outcome to its peer's consumer. */
+static void decrypt_and_mark(struct wg_device *wg, struct sk_buff *skb)
+{
+	enum wg_stat reason = decrypt_packet(skb, PACKET_CB(skb)->keypair);
+
+	if (unlikely(reason != __WG_STAT_MAX))
+		wg_stat_inc(wg, reason);
+	atomic_set_release(&PACKET_CB(skb)->state,
+			   likely(reason == __WG_STAT_MAX) ?
+			   WG_PACKET_CRYPTED : WG_PACKET_DEAD);
+}
+
 /*
  * Runs @peer's NAPI poll now, on this CPU: with bottom halves disabled the
  * softirq raised by napi_schedule() runs at local_bh_enable() instead of
@@ -325,20 +337,14 @@ void wg_packet_decrypt_worker(struct work_struct *work)
 	 */
 	while ((skb = ptr_ring_consume_bh(&queue->ring)) != NULL) {
 		struct wg_peer *peer = PACKET_PEER(skb);
-		enum wg_stat reason = decrypt_packet(skb,
-						     PACKET_CB(skb)->keypair);
 
-		if (unlikely(reason != __WG_STAT_MAX))
-			wg_stat_inc(wg, reason);
+		decrypt_and_mark(wg, skb);
 		if (pending != peer) {
 			if (pending)
 				deliver_now(pending);
 			pending = peer;
 			batched = 0;
 		}
-		atomic_set_release(&PACKET_CB(skb)->state,
-				   likely(reason == __WG_STAT_MAX) ?
-				   WG_PACKET_CRYPTED : WG_PACKET_DEAD);
 		if (++batched >= WG_RX_BATCH || need_resched()) {
 			deliver_now(pending);
 			pending = NULL;
@@ -347,6 +353,20 @@ void wg_packet_decrypt_worker(struct work_struct *work)
 	}
 	if (pending)
 		deliver_now(pending);
+}
+
+/*
+ * A short message is decrypted here, in the softirq that received it, and
+ * waits in its peer's queue like the others; the poll, scheduled on this
+ * CPU, runs when this softirq is done.
+ */
+static void decrypt_inline(struct wg_device *wg, struct wg_peer *peer,
+			   struct sk_buff *skb)
+{
+	atomic_set(&PACKET_CB(skb)->state, WG_PACKET_UNCRYPTED);
+	skb_queue_tail(&peer->rx_queue.list, skb);
+	decrypt_and_mark(wg, skb);
+	napi_schedule(&peer->napi);
 }
 
 static void consume_data(struct wg_device *wg, struct sk_buff *skb)
@@ -376,7 +396,10 @@ static void consume_data(struct wg_device *wg, struct sk_buff *skb)
 	/* The keypair and peer references now belong to the packet. */
 	PACKET_CB(skb)->keypair = keypair;
 	PACKET_CB(skb)->bundle = NULL;
-	if (unlikely(wg_queue_enqueue_per_device_and_peer(&wg->decrypt_queue,
+	if (skb->len <= message_data_len(WG_CRYPT_INLINE_MAX) &&
+	    skb_queue_len_lockless(&peer->rx_queue.list) < MAX_QUEUED_PACKETS) {
+		decrypt_inline(wg, peer, skb);
+	} else if (unlikely(wg_queue_enqueue_per_device_and_peer(&wg->decrypt_queue,
 							  &peer->rx_queue, skb,
 							  wg->packet_crypt_wq) < 0)) {
 		wg_stat_inc(wg, WG_STAT_RX_QUEUE_FULL);

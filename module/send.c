@@ -453,9 +453,9 @@ static unsigned int take_bundle(struct wg_peer *peer,
 void wg_packet_send_staged_packets(struct wg_peer *peer)
 {
 	struct wg_device *wg = peer->device;
+	struct sk_buff *first, *lone = NULL;
 	struct wg_noise_keypair *keypair;
 	bool exhausted = false;
-	struct sk_buff *first;
 	unsigned int n;
 
 	if (skb_queue_empty_lockless(&peer->staged_packet_queue))
@@ -479,6 +479,14 @@ void wg_packet_send_staged_packets(struct wg_peer *peer)
 	       (n = take_bundle(peer, keypair, &first, &exhausted))) {
 		kref_get(&keypair->refcount);
 		wg_peer_get(peer);
+		if (n == 1 && first->len <= WG_CRYPT_INLINE_MAX &&
+		    skb_queue_len_lockless(&peer->tx_queue.list) <
+			    MAX_QUEUED_PACKETS) {
+			/* Encrypted below, once the lock is released. */
+			skb_queue_tail(&peer->tx_queue.list, first);
+			lone = first;
+			break;
+		}
 		if (unlikely(wg_queue_enqueue_per_device_and_peer(&wg->encrypt_queue,
 								  &peer->tx_queue, first,
 								  wg->packet_crypt_wq) < 0)) {
@@ -491,6 +499,8 @@ void wg_packet_send_staged_packets(struct wg_peer *peer)
 		}
 	}
 	spin_unlock(&peer->staged_packet_queue.lock);
+	if (lone)
+		wg_queue_enqueue_per_peer_tx(lone, encrypt_one(lone, keypair));
 	rcu_read_unlock_bh();
 
 	wg_noise_keypair_put(keypair, false);
