@@ -21,7 +21,7 @@
 #   WG_TEST_TIMEOUT=SECONDS guest-side limit per test script (default 1200)
 #   WG_APPEND="..."        extra kernel command line
 #   WG_BENCH_REPS=3, WG_BENCH_TIME=4, WG_BENCH_PINGS=200,
-#   WG_BENCH_INITIATORS=50, WG_BENCH_PEERS=1000, WG_BENCH_PREFIXES=100000
+#   WG_BENCH_INITIATORS=200, WG_BENCH_PEERS=1000, WG_BENCH_PREFIXES=100000
 #                          bench sizes (see selftests/bench.sh);
 #   WG_BENCH_PROFILE=1     profile one TCP flow (in-tree, wg) with perf instead
 #   WG_BENCH_TIMEOUT=3600  guest-side limit of the bench, seconds
