@@ -7,9 +7,9 @@
  * in which packets were handed in.  Workers finish packets out of order and
  * only flip their state; the peer's consumer (transmit work or NAPI) takes
  * packets off the head of the peer queue once the head is done, so a peer's
- * packets leave and arrive in order.  A short packet travelling alone
- * skips the ring: it is crypted where it arrives, in its place in the peer
- * queue (WG_CRYPT_INLINE_MAX).
+ * packets leave and arrive in order.  A short packet sent alone, or any
+ * short message received, skips the ring: it is crypted where it arrives,
+ * in its place in the peer queue (WG_CRYPT_INLINE_MAX).
  */
 #include "queueing.h"
 #include "noise.h"

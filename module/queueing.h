@@ -70,10 +70,11 @@ struct wg_packet_cb {
 #define WG_RX_BATCH 16
 
 /*
- * Plaintext bytes up to which a packet travelling alone (a TCP ACK, a
- * ping, a keepalive) is encrypted or decrypted where it arrives instead of
- * by a crypt worker: for so few bytes the cipher costs less than waking
- * another CPU's worker.  Bulk data still spreads over all CPUs.
+ * Plaintext bytes up to which a packet staged alone, or any data message
+ * received (TCP ACKs, pings, keepalives), is encrypted or decrypted where
+ * it arrives instead of by a crypt worker: for so few bytes the cipher
+ * costs less than waking another CPU's worker.  Bulk data still spreads
+ * over all CPUs.
  */
 #define WG_CRYPT_INLINE_MAX 256
 
