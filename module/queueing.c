@@ -129,6 +129,17 @@ int wg_queue_enqueue_per_device_and_peer(struct wg_crypt_queue *device_queue,
 	return 0;
 }
 
+bool wg_peer_queue_add_inline(struct wg_peer_queue *peer_queue,
+			      struct sk_buff *skb, unsigned int plain_len)
+{
+	if (plain_len > WG_CRYPT_INLINE_MAX ||
+	    skb_queue_len_lockless(&peer_queue->list) >= MAX_QUEUED_PACKETS)
+		return false;
+	atomic_set(&PACKET_CB(skb)->state, WG_PACKET_UNCRYPTED);
+	skb_queue_tail(&peer_queue->list, skb);
+	return true;
+}
+
 struct sk_buff *wg_peer_queue_dequeue_done(struct wg_peer_queue *queue)
 {
 	struct sk_buff *skb;

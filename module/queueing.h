@@ -107,6 +107,13 @@ int wg_queue_enqueue_per_device_and_peer(struct wg_crypt_queue *device_queue,
 					 struct sk_buff *skb,
 					 struct workqueue_struct *wq);
 /*
+ * Adds @skb to @peer_queue alone, for the caller to crypt now, if its
+ * plaintext is at most WG_CRYPT_INLINE_MAX bytes and the peer queue is
+ * shorter than the ring (the bound the ring would otherwise set).
+ */
+bool wg_peer_queue_add_inline(struct wg_peer_queue *peer_queue,
+			      struct sk_buff *skb, unsigned int plain_len);
+/*
  * Marks @skb (the first of its bundle: all others must already have their
  * state) done and wakes the peer's in-order consumer.
  */

@@ -355,20 +355,6 @@ void wg_packet_decrypt_worker(struct work_struct *work)
 		deliver_now(pending);
 }
 
-/*
- * A short message is decrypted here, in the softirq that received it, and
- * waits in its peer's queue like the others; the poll, scheduled on this
- * CPU, runs when this softirq is done.
- */
-static void decrypt_inline(struct wg_device *wg, struct wg_peer *peer,
-			   struct sk_buff *skb)
-{
-	atomic_set(&PACKET_CB(skb)->state, WG_PACKET_UNCRYPTED);
-	skb_queue_tail(&peer->rx_queue.list, skb);
-	decrypt_and_mark(wg, skb);
-	napi_schedule(&peer->napi);
-}
-
 static void consume_data(struct wg_device *wg, struct sk_buff *skb)
 {
 	__le32 idx = ((struct wg_message_data *)skb->data)->key_idx;
@@ -396,9 +382,14 @@ static void consume_data(struct wg_device *wg, struct sk_buff *skb)
 	/* The keypair and peer references now belong to the packet. */
 	PACKET_CB(skb)->keypair = keypair;
 	PACKET_CB(skb)->bundle = NULL;
-	if (skb->len <= message_data_len(WG_CRYPT_INLINE_MAX) &&
-	    skb_queue_len_lockless(&peer->rx_queue.list) < MAX_QUEUED_PACKETS) {
-		decrypt_inline(wg, peer, skb);
+	if (wg_peer_queue_add_inline(&peer->rx_queue, skb,
+				     skb->len - message_data_len(0))) {
+		/*
+		 * Decrypted in this softirq; the poll, scheduled on this
+		 * CPU, runs when it is done.
+		 */
+		decrypt_and_mark(wg, skb);
+		napi_schedule(&peer->napi);
 	} else if (unlikely(wg_queue_enqueue_per_device_and_peer(&wg->decrypt_queue,
 							  &peer->rx_queue, skb,
 							  wg->packet_crypt_wq) < 0)) {

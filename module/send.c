@@ -479,11 +479,9 @@ void wg_packet_send_staged_packets(struct wg_peer *peer)
 	       (n = take_bundle(peer, keypair, &first, &exhausted))) {
 		kref_get(&keypair->refcount);
 		wg_peer_get(peer);
-		if (n == 1 && first->len <= WG_CRYPT_INLINE_MAX &&
-		    skb_queue_len_lockless(&peer->tx_queue.list) <
-			    MAX_QUEUED_PACKETS) {
+		if (n == 1 && wg_peer_queue_add_inline(&peer->tx_queue, first,
+						       first->len)) {
 			/* Encrypted below, once the lock is released. */
-			skb_queue_tail(&peer->tx_queue.list, first);
 			lone = first;
 			break;
 		}

@@ -300,7 +300,7 @@ hs_done()
 # hs_round COLUMN: bring the initiators up and record the rate.
 hs_round()
 {
-	local col=$1 i t0 t1 tup n
+	local col=$1 i t0 t1 tup n rate dt dup
 	t0=$(now)
 	for i in $(seq "$INITIATORS"); do
 		echo "link set hi$i up"
@@ -316,10 +316,11 @@ hs_round()
 		fi
 		sleep 0.05
 	done
-	n=$(awk -v a="$t0" -v b="$t1" -v n="$INITIATORS" 'BEGIN { printf "%.1f", n / (b - a) }')
-	echo "$col: $INITIATORS handshakes in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s = $n/s" \
-		"(of that, bringing the initiators up: $(awk -v a="$t0" -v b="$tup" 'BEGIN { printf "%.2f", b - a }') s)"
-	record "$col" hs_rate "$n"
+	read -r rate dt dup < <(awk -v a="$t0" -v b="$t1" -v u="$tup" -v n="$INITIATORS" \
+		'BEGIN { printf "%.1f %.2f %.2f\n", n / (b - a), b - a, u - a }')
+	echo "$col: $INITIATORS handshakes in $dt s = $rate/s" \
+		"(of that, bringing the initiators up: $dup s)"
+	record "$col" hs_rate "$rate"
 }
 
 # --- memory -----------------------------------------------------------------
