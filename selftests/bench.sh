@@ -26,7 +26,9 @@
 #   wgbench.prefixes=100000  prefixes added for the memory figures
 #   wgbench.profile=0        1: instead of the table, profile TCP 1 flow a->b
 #                            through in-tree and wg with perf (cpu-clock
-#                            samples of both vCPUs; symbols above 0.5 %)
+#                            samples of both vCPUs; symbols above 0.3 %);
+#                            2: only TCP 1 flow both ways, in-tree and wg,
+#                            reps times (a quick comparison)
 #
 # Output: the table between "BENCH-TABLE-BEGIN" and "BENCH-TABLE-END", and
 # every figure as one line "BENCH-JSON {...}"; run.sh copies both out of the
@@ -630,6 +632,7 @@ t_profile()
 	esac
 	pair_up "$col"
 	iperf_server
+	modprobe tcp_diag 2>/dev/null	# ss's tcp_info (else /proc/net/tcp)
 	echo 0 >/proc/sys/kernel/kptr_restrict
 	echo -1 >/proc/sys/kernel/perf_event_paranoid
 	perf record -q -a -e cpu-clock -F 997 -o "$B/perf-$col.data" \
@@ -638,14 +641,24 @@ t_profile()
 	wait $!
 	echo "$col: TCP 1 flow a->b $(mbits <<<"$out") Mbit/s while profiled"
 	perf report -i "$B/perf-$col.data" --stdio --no-children \
-		--sort dso,sym --percent-limit 0.5 2>/dev/null | grep -v '^#' | grep -v '^$'
+		--sort dso,sym --percent-limit 0.3 2>/dev/null | grep -v '^#' | grep -v '^$'
+	echo "$col: by thread:"
+	perf report -i "$B/perf-$col.data" --stdio --no-children \
+		--sort comm --percent-limit 1 2>/dev/null | grep -v '^#' | grep -v '^$'
 	# Unprofiled, for a quick comparison: the rates and retransmissions.
 	local before
 	for v in "1 flow b->a|-P 1 -R" "4 flows a->b|-P 4" "1 flow a->b|-P 1"; do
 		before=$(sys_counters)
 		task_switches >"$B/ts-before"
+		# Both ends' TCP state half way: what limits the sender (cwnd,
+		# rwnd, send buffer, pacing) shows in ss's tcp_info.
+		{ sleep $((TIME / 2 + 1)); for n in ba bb; do
+			$IP netns exec $n ss -tinH '( sport = :5201 or dport = :5201 )' |
+				awk -v p="$col: ss $n:" '/bytes_(sent|received):[0-9][0-9][0-9][0-9][0-9][0-9]/ { $1 = $1; print p, $0 }'
+		done; } &
 		# shellcheck disable=SC2086
 		out=$(iperf ${v#*|} -O 1) || return 1
+		wait $!
 		echo "$col: TCP ${v%%|*} $(mbits <<<"$out") Mbit/s, retransmits $(awk '/sender/ { r = $(NF - 1) } END { print r }' <<<"$out")"
 		echo "$col: during it: $(sys_counters_delta "$before" "$(sys_counters)")"
 		task_switches >"$B/ts-after"
@@ -670,6 +683,37 @@ t_profile()
 	echo "softnet backlog drops: $d"
 }
 
+# t_rates: TCP 1 flow a->b and b->a through in-tree and wg, alternating,
+# REPS times: a quick comparison while trying a change.
+t_rates()
+{
+	local i col v out
+	trap bench_cleanup EXIT
+	for i in $(seq "$REPS"); do
+		for col in intree wg; do
+			case $col in
+			intree) use_module wireguard ;;
+			wg) use_module "$WG_MODULE" ;;
+			esac
+			pair_up "$col"
+			iperf_server
+			for v in "a->b|-P 1" "b->a|-P 1 -R"; do
+				# shellcheck disable=SC2086
+				out=$(iperf ${v#*|} -O 1) || return 1
+				echo "rate $i $col ${v%%|*} $(mbits <<<"$out") Mbit/s, retransmits $(awk '/sender/ { r = $(NF - 1) } END { print r }' <<<"$out")"
+			done
+			bench_cleanup
+		done
+	done
+}
+
+if [ "$PROFILE" = 2 ]; then
+	ktap_plan 2
+	run_case "prepare keys and configurations" t_prepare
+	run_case "rates: TCP 1 flow, in-tree and wg" t_rates
+	ktap_finished
+	exit
+fi
 if [ "$PROFILE" = 1 ]; then
 	ktap_plan 3
 	run_case "prepare keys and configurations" t_prepare

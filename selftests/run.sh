@@ -24,6 +24,7 @@
 #   WG_BENCH_INITIATORS=200, WG_BENCH_PEERS=1000, WG_BENCH_PREFIXES=100000
 #                          bench sizes (see selftests/bench.sh);
 #   WG_BENCH_PROFILE=1     profile one TCP flow (in-tree, wg) with perf instead
+#                          of the table; =2: TCP 1 flow rates only (quick A/B)
 #   WG_BENCH_TIMEOUT=3600  guest-side limit of the bench, seconds
 #   WG_DEBUG_LANE=0        skip the debug-kernel lane (check only; default 1):
 #                          selftests/debug-kernel.sh builds (once, cached) a
@@ -195,7 +196,8 @@ GUEST_MODULES="veth dummy tun virtio_pci virtio_net udp_tunnel ip6_udp_tunnel
 	nf_tables nft_chain_nat nft_nat nft_masq nft_ct nft_compat nft_reject_inet
 	nf_conntrack nf_nat nf_conntrack_netlink ip_tables ip6_tables iptable_filter
 	iptable_nat ip6table_filter ip6table_nat xt_MASQUERADE xt_conntrack
-	xt_addrtype xt_mark xt_comment xt_tcpudp xt_nat nft_fib_inet xt_connmark"
+	xt_addrtype xt_mark xt_comment xt_tcpudp xt_nat nft_fib_inet xt_connmark
+	inet_diag tcp_diag"
 
 guest_root_etc()
 {
@@ -768,8 +770,8 @@ for line in "${selected[@]}"; do
 		WG_TEST_TIMEOUT=$WG_BENCH_TIMEOUT WG_VM_TIMEOUT=$((WG_BENCH_TIMEOUT + 300)) \
 			run_vm "$rel bench" "$vmlinuz" "$out/initrd.cpio" bench "$out/console.log" \
 			"$(bench_args)"
-		if [ "${WG_BENCH_PROFILE:-0}" = 1 ]; then
-			echo "(profiles: in $out/console.log)"
+		if [ "${WG_BENCH_PROFILE:-0}" != 0 ]; then
+			echo "(profile or rates: in $out/console.log)"
 		else
 			bench_report "$rel" "$out/console.log" "$load"
 		fi ;;
