@@ -580,6 +580,21 @@ t_report()
 	}' $B/rows "$RES"
 }
 
+# tunnel_up intree|wg: that column's module loaded, pair_up, and iperf3's
+# server listening.
+tunnel_up()
+{
+	case $1 in
+	intree) use_module wireguard ;;
+	wg) use_module "$WG_MODULE" ;;
+	esac
+	pair_up "$1"
+	iperf_server
+}
+
+# retransmits: the sender's retransmissions, from iperf3's output on stdin.
+retransmits() { awk '/sender/ { r = $(NF - 1) } END { print r }'; }
+
 # t_profile COLUMN: where the CPU time of one TCP flow a->b goes.
 # sys_counters: context switches, idle CPU time (USER_HZ ticks, all CPUs),
 # rescheduling and function-call IPIs, and packets received by the b side's
@@ -626,12 +641,7 @@ t_profile()
 	local col=$1 out
 	trap bench_cleanup EXIT
 	command -v perf >/dev/null || { echo "perf missing in the guest"; return 1; }
-	case $col in
-	intree) use_module wireguard ;;
-	wg) use_module "$WG_MODULE" ;;
-	esac
-	pair_up "$col"
-	iperf_server
+	tunnel_up "$col"
 	modprobe tcp_diag 2>/dev/null	# ss's tcp_info (else /proc/net/tcp)
 	echo 0 >/proc/sys/kernel/kptr_restrict
 	echo -1 >/proc/sys/kernel/perf_event_paranoid
@@ -659,7 +669,7 @@ t_profile()
 		# shellcheck disable=SC2086
 		out=$(iperf ${v#*|} -O 1) || return 1
 		wait $!
-		echo "$col: TCP ${v%%|*} $(mbits <<<"$out") Mbit/s, retransmits $(awk '/sender/ { r = $(NF - 1) } END { print r }' <<<"$out")"
+		echo "$col: TCP ${v%%|*} $(mbits <<<"$out") Mbit/s, retransmits $(retransmits <<<"$out")"
 		echo "$col: during it: $(sys_counters_delta "$before" "$(sys_counters)")"
 		task_switches >"$B/ts-after"
 		echo "$col: switches by thread: $(task_switches_delta "$B/ts-before" "$B/ts-after")"
@@ -691,16 +701,11 @@ t_rates()
 	trap bench_cleanup EXIT
 	for i in $(seq "$REPS"); do
 		for col in intree wg; do
-			case $col in
-			intree) use_module wireguard ;;
-			wg) use_module "$WG_MODULE" ;;
-			esac
-			pair_up "$col"
-			iperf_server
+			tunnel_up "$col"
 			for v in "a->b|-P 1" "b->a|-P 1 -R"; do
 				# shellcheck disable=SC2086
 				out=$(iperf ${v#*|} -O 1) || return 1
-				echo "rate $i $col ${v%%|*} $(mbits <<<"$out") Mbit/s, retransmits $(awk '/sender/ { r = $(NF - 1) } END { print r }' <<<"$out")"
+				echo "rate $i $col ${v%%|*} $(mbits <<<"$out") Mbit/s, retransmits $(retransmits <<<"$out")"
 			done
 			bench_cleanup
 		done
