@@ -28,7 +28,9 @@
 #                            through in-tree and wg with perf (cpu-clock
 #                            samples of both vCPUs; symbols above 0.3 %);
 #                            2: only TCP 1 flow both ways, in-tree and wg,
-#                            reps times (a quick comparison)
+#                            reps times (a quick comparison);
+#                            3: only the ping row, in-tree, wireguard-go
+#                            and wg, reps times
 #
 # Output: the table between "BENCH-TABLE-BEGIN" and "BENCH-TABLE-END", and
 # every figure as one line "BENCH-JSON {...}"; run.sh copies both out of the
@@ -208,6 +210,29 @@ mbits()
 	} /^\[SUM\]/ { multi = 1 } END { if (v == "") exit 1; print v }'
 }
 
+# rtt COLUMN: PINGS round trips from ba to DST; records the median and the
+# nearest-rank p99 and prints them.
+rtt()
+{
+	local col=$1 out v
+	out=$(timeout 120 $IP netns exec ba $PING -c "$PINGS" -i 0.01 -W 2 "$DST") || {
+		echo "ping failed"
+		return 1
+	}
+	v=$(sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' <<<"$out" | sort -n | awk '
+		{ t[NR] = $1 }
+		END {
+			if (NR == 0) exit 1
+			m = NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
+			r = int(0.99 * NR); if (r < 0.99 * NR) r++
+			print m, t[r], NR
+		}')
+	# shellcheck disable=SC2086
+	set -- $v
+	record "$col" lat_p50 "$1" && record "$col" lat_p99 "$2" || return 1
+	echo "rtt_p50=$1ms p99=$2ms ($3 of $PINGS answered)"
+}
+
 # measure COLUMN: the iperf3 and ping rows of one repetition.
 measure()
 {
@@ -233,24 +258,7 @@ measure()
 	else
 		bad=1
 	fi
-	# Round trips: per-packet times, median and nearest-rank p99.
-	if out=$(timeout 120 $IP netns exec ba $PING -c "$PINGS" -i 0.01 -W 2 "$DST"); then
-		v=$(sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' <<<"$out" | sort -n | awk '
-			{ t[NR] = $1 }
-			END {
-				if (NR == 0) exit 1
-				m = NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
-				r = int(0.99 * NR); if (r < 0.99 * NR) r++
-				print m, t[r], NR
-			}')
-		set -- $v
-		record "$col" lat_p50 "$1" || bad=1
-		record "$col" lat_p99 "$2" || bad=1
-		line="$line rtt_p50=$1ms p99=$2ms ($3 of $PINGS answered)"
-	else
-		echo "ping failed"
-		bad=1
-	fi
+	line="$line $(rtt "$col")" || bad=1
 	echo "$col:$line"
 	return $bad
 }
@@ -716,15 +724,33 @@ t_rates()
 	done
 }
 
+# t_pings: only the ping row, in-tree, wireguard-go and wg in turn, REPS
+# times: a quick comparison of round-trip times.
+t_pings()
+{
+	local i col out
+	trap bench_cleanup EXIT
+	for i in $(seq "$REPS"); do
+		for col in intree wgo wg; do
+			column_module "$col"
+			pair_up "$col"
+			out=$(rtt "$col") || return 1
+			echo "ping $i $col $out"
+			bench_cleanup
+		done
+	done
+}
+
 if [ "$PROFILE" != 0 ]; then
 	ktap_plan $((PROFILE == 1 ? 3 : 2))
 	run_case "prepare keys and configurations" t_prepare
-	if [ "$PROFILE" = 1 ]; then
+	case $PROFILE in
+	1)
 		run_case "profile: in-tree wireguard" t_profile intree
-		run_case "profile: wg" t_profile wg
-	else
-		run_case "rates: TCP 1 flow, in-tree and wg" t_rates
-	fi
+		run_case "profile: wg" t_profile wg ;;
+	2) run_case "rates: TCP 1 flow, in-tree and wg" t_rates ;;
+	*) run_case "pings: in-tree, wireguard-go and wg" t_pings ;;
+	esac
 	ktap_finished
 	exit
 fi

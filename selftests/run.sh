@@ -24,7 +24,8 @@
 #   WG_BENCH_INITIATORS=200, WG_BENCH_PEERS=1000, WG_BENCH_PREFIXES=100000
 #                          bench sizes (see selftests/bench.sh);
 #   WG_BENCH_PROFILE=1     profile one TCP flow (in-tree, wg) with perf instead
-#                          of the table; =2: TCP 1 flow rates only (quick A/B)
+#                          of the table; =2: TCP 1 flow rates only (quick A/B);
+#                          =3: the ping row only (in-tree, wireguard-go, wg)
 #   WG_BENCH_TIMEOUT=3600  guest-side limit of the bench, seconds
 #   WG_DEBUG_LANE=0        skip the debug-kernel lane (check only; default 1):
 #                          selftests/debug-kernel.sh builds (once, cached) a
