@@ -17,8 +17,9 @@
 #include <linux/ptr_ring.h>
 
 /*
- * One counter per reason a packet is dropped or a handshake refused, shown
- * by `ethtool -S` under the names in device.c.
+ * One counter per reason a packet is dropped or a handshake refused, and
+ * two of work done (handshakes completed, lone short packets the sender
+ * sent itself: send.c), shown by `ethtool -S` under the names in device.c.
  */
 enum wg_stat {
 	WG_STAT_RX_BAD_TYPE,
@@ -47,6 +48,7 @@ enum wg_stat {
 	WG_STAT_TX_NOMEM,
 	WG_STAT_TX_KEY_EXHAUSTED,
 	WG_STAT_HANDSHAKES_COMPLETED,
+	WG_STAT_TX_DIRECT,
 	__WG_STAT_MAX
 };
 

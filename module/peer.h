@@ -58,6 +58,12 @@ struct wg_peer {
 	atomic64_t last_sent_handshake;
 	struct work_struct transmit_handshake_work, clear_peer_work;
 	struct work_struct transmit_packet_work;
+	/*
+	 * WG_PEER_TX_SENDING is held by whoever hands this peer's done
+	 * bundles to the socket (the transmit work, or a sender with a lone
+	 * short packet), so that they reach it in queue order.
+	 */
+	unsigned long tx_flags;
 	struct wg_cookie latest_cookie;
 	struct hlist_node pubkey_hash;
 	atomic64_t rx_bytes, tx_bytes;
@@ -86,6 +92,8 @@ struct wg_peer {
 struct wg_peer *wg_peer_create(struct wg_device *wg,
 			       const u8 public_key[NOISE_PUBLIC_KEY_LEN],
 			       const u8 preshared_key[NOISE_SYMMETRIC_KEY_LEN]);
+
+#define WG_PEER_TX_SENDING 0
 
 struct wg_peer *__must_check wg_peer_get_maybe_zero(struct wg_peer *peer);
 static inline struct wg_peer *wg_peer_get(struct wg_peer *peer)

@@ -9,7 +9,8 @@
  * packets off the head of the peer queue once the head is done, so a peer's
  * packets leave and arrive in order.  A short packet sent alone, or any
  * short message received, skips the ring: it is crypted where it arrives,
- * in its place in the peer queue (WG_CRYPT_INLINE_MAX).
+ * in its place in the peer queue (WG_CRYPT_INLINE_MAX); a lone one sent
+ * that reaches the head of its queue also leaves from there (send.c).
  */
 #include "queueing.h"
 #include "noise.h"
@@ -156,6 +157,28 @@ struct sk_buff *wg_peer_queue_dequeue_done(struct wg_peer_queue *queue)
 	return skb;
 }
 
+bool wg_peer_queue_head_done(struct wg_peer_queue *queue)
+{
+	struct sk_buff *skb;
+	unsigned long flags;
+	bool done;
+
+	spin_lock_irqsave(&queue->list.lock, flags);
+	skb = skb_peek(&queue->list);
+	done = skb && atomic_read_acquire(&PACKET_CB(skb)->state) !=
+			      WG_PACKET_UNCRYPTED;
+	spin_unlock_irqrestore(&queue->list.lock, flags);
+	return done;
+}
+
+void wg_peer_kick_tx(struct wg_peer *peer)
+{
+	queue_work_on(wg_cpumask_choose_online(&peer->serial_work_cpu,
+					       peer->internal_id),
+		      peer->device->packet_crypt_wq,
+		      &peer->transmit_packet_work);
+}
+
 void wg_queue_enqueue_per_peer_tx(struct sk_buff *skb,
 				  enum wg_packet_state state)
 {
@@ -166,10 +189,7 @@ void wg_queue_enqueue_per_peer_tx(struct sk_buff *skb,
 	 * so the peer stays valid here even after the state flips.
 	 */
 	atomic_set_release(&PACKET_CB(skb)->state, state);
-	queue_work_on(wg_cpumask_choose_online(&peer->serial_work_cpu,
-					       peer->internal_id),
-		      peer->device->packet_crypt_wq,
-		      &peer->transmit_packet_work);
+	wg_peer_kick_tx(peer);
 }
 
 __be16 wg_examine_packet_protocol(struct sk_buff *skb)

@@ -121,12 +121,17 @@ void wg_queue_enqueue_per_peer_tx(struct sk_buff *skb,
 				  enum wg_packet_state state);
 /* Takes the head if it is done; NULL if empty or still being worked on. */
 struct sk_buff *wg_peer_queue_dequeue_done(struct wg_peer_queue *queue);
+/* True if the head is there and done (crypted or dead). */
+bool wg_peer_queue_head_done(struct wg_peer_queue *queue);
+/* Queues @peer's transmit work on the peer's serial CPU. */
+void wg_peer_kick_tx(struct wg_peer *peer);
 int wg_cpumask_next_online(int *last_cpu);
 /*
  * The CPU of a peer's serial work: the same one every time while it stays
  * online, so that the outer packets of a peer enter the network stack on
  * one CPU and stay in order on the wire (per-CPU backlogs would reorder
- * them); peers are spread over the CPUs by @id.
+ * them); peers are spread over the CPUs by @id.  The exception is a lone
+ * short packet that finds nothing ahead of it (send.c).
  */
 int wg_cpumask_choose_online(int *stored_cpu, u64 id);
 /* Returns the inner protocol of @skb from its IP version, or 0. */

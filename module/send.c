@@ -288,10 +288,14 @@ static struct sk_buff *batch_collect(struct sk_buff *head, unsigned int *segs,
 	return skb;
 }
 
-/* Sends or drops each packet of the bundle @first; true if data was sent. */
+/*
+ * Sends or drops each packet of the bundle @first and drops the references
+ * it held; true if data was sent.  The caller holds WG_PEER_TX_SENDING.
+ */
 static bool send_bundle(struct wg_peer *peer, struct sk_buff *first)
 {
 	bool batching = READ_ONCE(peer->endpoint.addr.sa_family) == AF_INET;
+	struct wg_noise_keypair *keypair = PACKET_CB(first)->keypair;
 	struct net_device *dev = peer->device->dev;
 	struct sk_buff *skb, *next;
 	bool data_sent = false;
@@ -321,32 +325,93 @@ static bool send_bundle(struct wg_peer *peer, struct sk_buff *first)
 			dev->stats.tx_errors += segs;
 		}
 	}
+	wg_noise_keypair_put(keypair, false);
+	/* Never the last: see the callers. */
+	wg_peer_put(peer);
 	return data_sent;
+}
+
+/* After sending: the data timer, and a new session if this one is old. */
+static void sent_bundles(struct wg_peer *peer, bool data_sent)
+{
+	if (data_sent)
+		wg_timers_data_sent(peer);
+	keep_key_fresh(peer);
+}
+
+/*
+ * Lets go of WG_PEER_TX_SENDING.  A bundle done meanwhile may have had its
+ * transmit work find the bit taken and return (wg_packet_tx_worker()), so
+ * look at the head again once the bit is clear.
+ */
+static void tx_release(struct wg_peer *peer)
+{
+	clear_bit_unlock(WG_PEER_TX_SENDING, &peer->tx_flags);
+	/* The clear bit before the head's state: pairs with the worker's. */
+	smp_mb__after_atomic();
+	if (wg_peer_queue_head_done(&peer->tx_queue))
+		wg_peer_kick_tx(peer);
 }
 
 void wg_packet_tx_worker(struct work_struct *work)
 {
 	struct wg_peer *peer = container_of(work, struct wg_peer,
 					    transmit_packet_work);
-	struct wg_noise_keypair *keypair;
 	bool data_sent = false;
 	struct sk_buff *first;
 
+	/*
+	 * The state of the bundle this work was queued for before the bit:
+	 * pairs with the barrier in tx_release().  If a lone sender holds
+	 * the bit, it looks at the head after letting go.
+	 */
+	smp_mb();
+	if (test_and_set_bit_lock(WG_PEER_TX_SENDING, &peer->tx_flags))
+		return;
 	/*
 	 * The device's list holds the peer until this work is flushed, so
 	 * the references the bundles drop below are never the last.
 	 */
 	while ((first = wg_peer_queue_dequeue_done(&peer->tx_queue)) != NULL) {
-		keypair = PACKET_CB(first)->keypair;
 		data_sent |= send_bundle(peer, first);
-		wg_noise_keypair_put(keypair, false);
-		wg_peer_put(peer);
 		if (need_resched())
 			cond_resched();
 	}
-	if (data_sent)
-		wg_timers_data_sent(peer);
-	keep_key_fresh(peer);
+	tx_release(peer);
+	sent_bundles(peer, data_sent);
+}
+
+/*
+ * Sends the lone short packet @skb, just crypted into @state, from here if
+ * nothing is ahead of it in the peer queue and nobody else is sending: a
+ * ping or an ACK then leaves without waking the transmit work on the peer's
+ * serial CPU, and a round trip can stay on one CPU.  Otherwise it leaves in
+ * its turn from the transmit work.  Called inside the RCU-bh section that
+ * checked the peer alive: removal's grace period keeps the device list's
+ * reference in place until we are done.  What went out before was handed
+ * to the stack in full; only a packet still in another CPU's backlog could
+ * be overtaken, which the receiver's replay window accepts.
+ */
+static void send_lone(struct wg_peer *peer, struct sk_buff *skb,
+		      enum wg_packet_state state)
+{
+	bool data_sent = false;
+	struct sk_buff *first;
+
+	atomic_set_release(&PACKET_CB(skb)->state, state);
+	if (test_and_set_bit_lock(WG_PEER_TX_SENDING, &peer->tx_flags)) {
+		wg_peer_kick_tx(peer);
+		return;
+	}
+	/* The head: @skb, or a done bundle still ahead (then @skb is kicked). */
+	first = wg_peer_queue_dequeue_done(&peer->tx_queue);
+	if (first == skb)
+		wg_stat_inc(peer->device, WG_STAT_TX_DIRECT);
+	if (first)
+		data_sent = send_bundle(peer, first);
+	tx_release(peer);
+	if (first)
+		sent_bundles(peer, data_sent);
 }
 
 static enum wg_packet_state encrypt_one(struct sk_buff *skb,
@@ -490,15 +555,12 @@ void wg_packet_send_staged_packets(struct wg_peer *peer)
 								  wg->packet_crypt_wq) < 0)) {
 			/* Left dead in the peer queue: transmit work frees it. */
 			wg_stat_add(wg, WG_STAT_TX_QUEUE_FULL, n);
-			queue_work_on(wg_cpumask_choose_online(&peer->serial_work_cpu,
-							       peer->internal_id),
-				      wg->packet_crypt_wq,
-				      &peer->transmit_packet_work);
+			wg_peer_kick_tx(peer);
 		}
 	}
 	spin_unlock(&peer->staged_packet_queue.lock);
 	if (lone)
-		wg_queue_enqueue_per_peer_tx(lone, encrypt_one(lone, keypair));
+		send_lone(peer, lone, encrypt_one(lone, keypair));
 	rcu_read_unlock_bh();
 
 	wg_noise_keypair_put(keypair, false);

@@ -137,6 +137,39 @@ t_flood_ping()
 	[ "${got:-0}" -ge 190 ] || { echo "only ${got:-0}/200 IPv6 replies"; return 1; }
 }
 
+# direct_delta NS BEFORE: how much NS's tx_direct grew since BEFORE.
+direct_delta()
+{
+	echo $(($(wg_stat "$1" wg0 tx_direct) - $2))
+}
+
+# A short packet sent with nothing ahead of it in its peer's queue leaves
+# from the sending context (tx_direct); a flood ping is nothing but such
+# packets on both sides.  Larger ones go through the crypt workers and the
+# transmit work, even when alone.
+t_direct_send()
+{
+	local out got d1 d2
+	need_iputils_ping
+	need_stats
+	tunnel_setup
+	tunnel_up
+	d1=$(wg_stat ns1 wg0 tx_direct) d2=$(wg_stat ns2 wg0 tx_direct)
+	out=$(nsx ns1 "$PING" -f -c 300 -w 60 10.10.0.2 2>&1 || true)
+	got=$(ping_received "$out")
+	d1=$(direct_delta ns1 "$d1") d2=$(direct_delta ns2 "$d2")
+	echo "${got:-0}/300 replies; sent directly: ns1 $d1, ns2 $d2"
+	[ "${got:-0}" -ge 285 ] && [ "$d1" -ge $((got * 9 / 10)) ] &&
+		[ "$d2" -ge $((got * 9 / 10)) ] || return 1
+	d1=$(wg_stat ns1 wg0 tx_direct) d2=$(wg_stat ns2 wg0 tx_direct)
+	out=$(nsx ns1 "$PING" -f -c 100 -s 1000 -w 60 10.10.0.2 2>&1 || true)
+	got=$(ping_received "$out")
+	d1=$(direct_delta ns1 "$d1") d2=$(direct_delta ns2 "$d2")
+	echo "${got:-0}/100 replies of 1000 bytes; sent directly: ns1 $d1, ns2 $d2"
+	# A keepalive may be among them.
+	[ "${got:-0}" -ge 95 ] && [ "$d1" -le 2 ] && [ "$d2" -le 2 ]
+}
+
 # iperf_mbits ARGS...: run the iperf3 client in ns1, print the receiver's
 # Mbits/sec.  The server may still be closing the last test: retry.
 iperf_mbits()
@@ -672,10 +705,11 @@ replay_until_zeroed()
 	return 1
 }
 
-ktap_plan 18
+ktap_plan 19
 run_case "ping v4/v6 inside, IPv4 outer" t_ping_v4_outer
 run_case "ping v4/v6 inside, IPv6 outer" t_ping_v6_outer
 run_case "flood ping" t_flood_ping
+run_case "lone short packets sent by the sender (tx_direct)" t_direct_send
 run_case "iperf3 TCP both ways and UDP, in order" t_iperf3
 run_case "preshared key match" t_psk_match
 run_case "preshared key mismatch" t_psk_mismatch
