@@ -405,7 +405,7 @@ static void send_lone(struct wg_peer *peer, struct sk_buff *skb,
 	}
 	/* The head: @skb, or a done bundle still ahead (then @skb is kicked). */
 	first = wg_peer_queue_dequeue_done(&peer->tx_queue);
-	if (first == skb)
+	if (first == skb && state == WG_PACKET_CRYPTED)
 		wg_stat_inc(peer->device, WG_STAT_TX_DIRECT);
 	if (first)
 		data_sent = send_bundle(peer, first);
