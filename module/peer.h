@@ -41,6 +41,9 @@ struct wg_endpoint {
 					    ##__VA_ARGS__);                \
 	} while (0)
 
+/* Bit of wg_peer.tx_flags: see there. */
+#define WG_PEER_TX_SENDING 0
+
 struct wg_peer {
 	struct wg_device *device;
 	/* In-order packet queues: crypto workers complete entries out of order. */
@@ -92,8 +95,6 @@ struct wg_peer {
 struct wg_peer *wg_peer_create(struct wg_device *wg,
 			       const u8 public_key[NOISE_PUBLIC_KEY_LEN],
 			       const u8 preshared_key[NOISE_SYMMETRIC_KEY_LEN]);
-
-#define WG_PEER_TX_SENDING 0
 
 struct wg_peer *__must_check wg_peer_get_maybe_zero(struct wg_peer *peer);
 static inline struct wg_peer *wg_peer_get(struct wg_peer *peer)

@@ -141,32 +141,40 @@ bool wg_peer_queue_add_inline(struct wg_peer_queue *peer_queue,
 	return true;
 }
 
+/* The head if it is done, else NULL; called with the queue's lock held. */
+static struct sk_buff *peek_done(struct wg_peer_queue *queue)
+{
+	struct sk_buff *skb = skb_peek(&queue->list);
+
+	if (skb && atomic_read_acquire(&PACKET_CB(skb)->state) !=
+			   WG_PACKET_UNCRYPTED)
+		return skb;
+	return NULL;
+}
+
 struct sk_buff *wg_peer_queue_dequeue_done(struct wg_peer_queue *queue)
 {
 	struct sk_buff *skb;
 	unsigned long flags;
 
 	spin_lock_irqsave(&queue->list.lock, flags);
-	skb = skb_peek(&queue->list);
-	if (skb && atomic_read_acquire(&PACKET_CB(skb)->state) !=
-			   WG_PACKET_UNCRYPTED)
+	skb = peek_done(queue);
+	if (skb)
 		__skb_unlink(skb, &queue->list);
-	else
-		skb = NULL;
 	spin_unlock_irqrestore(&queue->list.lock, flags);
 	return skb;
 }
 
 bool wg_peer_queue_head_done(struct wg_peer_queue *queue)
 {
-	struct sk_buff *skb;
 	unsigned long flags;
 	bool done;
 
+	/* Entries are queued before they can be done: empty is not done. */
+	if (skb_queue_empty_lockless(&queue->list))
+		return false;
 	spin_lock_irqsave(&queue->list.lock, flags);
-	skb = skb_peek(&queue->list);
-	done = skb && atomic_read_acquire(&PACKET_CB(skb)->state) !=
-			      WG_PACKET_UNCRYPTED;
+	done = !!peek_done(queue);
 	spin_unlock_irqrestore(&queue->list.lock, flags);
 	return done;
 }

@@ -121,7 +121,11 @@ void wg_queue_enqueue_per_peer_tx(struct sk_buff *skb,
 				  enum wg_packet_state state);
 /* Takes the head if it is done; NULL if empty or still being worked on. */
 struct sk_buff *wg_peer_queue_dequeue_done(struct wg_peer_queue *queue);
-/* True if the head is there and done (crypted or dead). */
+/*
+ * True if the head is there and done (crypted or dead).  Looks at an empty
+ * queue without the lock: the caller orders that read (a full barrier
+ * after the store that a racing completer must see).
+ */
 bool wg_peer_queue_head_done(struct wg_peer_queue *queue);
 /* Queues @peer's transmit work on the peer's serial CPU. */
 void wg_peer_kick_tx(struct wg_peer *peer);

@@ -112,14 +112,16 @@ use_module()
 	modprobe "$want"
 }
 
-# column_module COLUMN: the module COLUMN runs on (wireguard-go's peers in
-# the handshake test are in-tree devices; veth needs none).
-column_module()
+# column_up COLUMN: the module COLUMN runs on loaded (wireguard-go's peers
+# in the handshake test are in-tree devices; veth needs none), and its
+# tunnel up (pair_up).
+column_up()
 {
 	case $1 in
 	intree|wgo) use_module wireguard ;;
 	wg) use_module "$WG_MODULE" ;;
 	esac
+	pair_up "$1"
 }
 
 # go_start NS IFNAME: wireguard-go in the foreground of a tracked process.
@@ -463,8 +465,7 @@ t_column()
 {
 	local col=$1 bad=0
 	trap bench_cleanup EXIT
-	column_module "$col"
-	pair_up "$col"
+	column_up "$col"
 	measure "$col" || bad=1
 	if [ "$col" != veth ]; then
 		handshakes "$col" || bad=1
@@ -595,12 +596,10 @@ t_report()
 	}' $B/rows "$RES"
 }
 
-# tunnel_up intree|wg: that column's module loaded, pair_up, and iperf3's
-# server listening.
+# tunnel_up intree|wg: column_up, and iperf3's server listening.
 tunnel_up()
 {
-	column_module "$1"
-	pair_up "$1"
+	column_up "$1"
 	iperf_server
 }
 
@@ -732,8 +731,7 @@ t_pings()
 	trap bench_cleanup EXIT
 	for i in $(seq "$REPS"); do
 		for col in intree wgo wg; do
-			column_module "$col"
-			pair_up "$col"
+			column_up "$col"
 			out=$(rtt "$col") || return 1
 			echo "ping $i $col $out"
 			bench_cleanup
