@@ -61,6 +61,7 @@ static const char wg_stat_names[__WG_STAT_MAX][ETH_GSTRING_LEN] = {
 	[WG_STAT_TX_KEY_EXHAUSTED] = "tx_key_exhausted",
 	[WG_STAT_HANDSHAKES_COMPLETED] = "handshakes_completed",
 	[WG_STAT_TX_DIRECT] = "tx_direct",
+	[WG_STAT_TX_ORDER_WAITS] = "tx_order_waits",
 };
 
 static int wg_open(struct net_device *dev)

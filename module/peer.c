@@ -52,6 +52,7 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 				public_key, preshared_key, peer);
 	peer->internal_id = atomic64_inc_return(&peer_counter);
 	peer->serial_work_cpu = nr_cpumask_bits;
+	peer->tx_cpu = nr_cpu_ids;
 	wg_cookie_init(&peer->latest_cookie);
 	wg_timers_init(peer);
 	wg_cookie_checker_precompute_peer_keys(peer);

@@ -67,6 +67,13 @@ struct wg_peer {
 	 * short packet), so that they reach it in queue order.
 	 */
 	unsigned long tx_flags;
+	/*
+	 * The CPU that last handed this peer's packets to the stack, and the
+	 * tail of that CPU's backlog just after (send.c).  Written with
+	 * WG_PEER_TX_SENDING held.
+	 */
+	int tx_cpu;
+	unsigned int tx_qtail;
 	struct wg_cookie latest_cookie;
 	struct hlist_node pubkey_hash;
 	atomic64_t rx_bytes, tx_bytes;

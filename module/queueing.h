@@ -134,8 +134,9 @@ int wg_cpumask_next_online(int *last_cpu);
  * The CPU of a peer's serial work: the same one every time while it stays
  * online, so that the outer packets of a peer enter the network stack on
  * one CPU and stay in order on the wire (per-CPU backlogs would reorder
- * them); peers are spread over the CPUs by @id.  The exception is a lone
- * short packet that finds nothing ahead of it (send.c).
+ * them); peers are spread over the CPUs by @id.  A lone short packet that
+ * finds nothing ahead of it may leave from its sender's CPU instead, once
+ * the peer's earlier packets have left that of the last send (send.c).
  */
 int wg_cpumask_choose_online(int *stored_cpu, u64 id);
 /* Returns the inner protocol of @skb from its IP version, or 0. */

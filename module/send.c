@@ -353,6 +353,76 @@ static void tx_release(struct wg_peer *peer)
 		wg_peer_kick_tx(peer);
 }
 
+/*
+ * veth and loopback hand a packet to the backlog of the CPU that sent it,
+ * and each CPU works through its own backlog: a packet sent from here could
+ * overtake one that this peer sent a moment earlier from another CPU.  So
+ * the holder of WG_PEER_TX_SENDING may send from @cpu only if the peer's
+ * last send was from @cpu too, or if that CPU has since processed its
+ * backlog up to the tail it had right after that send (the test RFS makes
+ * before it moves a flow).  The exception is a CPU going offline: the
+ * stack moves its backlog on.  Called with BH off.
+ */
+static bool tx_in_order_from(const struct wg_peer *peer, int cpu)
+{
+	int last = peer->tx_cpu;
+
+	if (last == cpu || last >= nr_cpu_ids || !cpu_online(last))
+		return true;
+#ifdef CONFIG_RPS
+	return (int)(READ_ONCE(per_cpu(softnet_data, last).input_queue_head) -
+		     peer->tx_qtail) >= 0;
+#else
+	return false;
+#endif
+}
+
+/* The holder of WG_PEER_TX_SENDING has just sent from @cpu, BH still off. */
+static void tx_sent_from(struct wg_peer *peer, int cpu)
+{
+	peer->tx_cpu = cpu;
+#ifdef CONFIG_RPS
+	peer->tx_qtail = READ_ONCE(per_cpu(softnet_data, cpu).input_queue_tail);
+#endif
+}
+
+/*
+ * Lets go of WG_PEER_TX_SENDING, which the caller took and could not use
+ * here without overtaking (tx_in_order_from()): the transmit work goes on
+ * from the CPU of the peer's last send.  Queueing the work is ordered
+ * after the clear bit, so it finds the bit free.
+ */
+static void tx_move(struct wg_peer *peer)
+{
+	int cpu = peer->tx_cpu;
+
+	wg_stat_inc(peer->device, WG_STAT_TX_ORDER_WAITS);
+	clear_bit_unlock(WG_PEER_TX_SENDING, &peer->tx_flags);
+	queue_work_on(cpu, peer->device->packet_crypt_wq,
+		      &peer->transmit_packet_work);
+}
+
+/*
+ * Sends the head bundle of the peer queue if it is done and may leave from
+ * this CPU: the caller holds WG_PEER_TX_SENDING and has BH off.  Returns
+ * the bundle sent, NULL if none was done, or an error pointer if the peer's
+ * last send is still in another CPU's backlog.
+ */
+static struct sk_buff *tx_send_head(struct wg_peer *peer, bool *data_sent)
+{
+	int cpu = smp_processor_id();
+	struct sk_buff *first;
+
+	if (unlikely(!tx_in_order_from(peer, cpu)))
+		return ERR_PTR(-EAGAIN);
+	first = wg_peer_queue_dequeue_done(&peer->tx_queue);
+	if (first) {
+		*data_sent |= send_bundle(peer, first);
+		tx_sent_from(peer, cpu);
+	}
+	return first;
+}
+
 void wg_packet_tx_worker(struct work_struct *work)
 {
 	struct wg_peer *peer = container_of(work, struct wg_peer,
@@ -372,25 +442,29 @@ void wg_packet_tx_worker(struct work_struct *work)
 	 * The device's list holds the peer until this work is flushed, so
 	 * the references the bundles drop below are never the last.
 	 */
-	while ((first = wg_peer_queue_dequeue_done(&peer->tx_queue)) != NULL) {
-		data_sent |= send_bundle(peer, first);
+	do {
+		local_bh_disable();
+		first = tx_send_head(peer, &data_sent);
+		local_bh_enable();
 		if (need_resched())
 			cond_resched();
-	}
-	tx_release(peer);
+	} while (!IS_ERR_OR_NULL(first));
+	if (IS_ERR(first))
+		tx_move(peer);
+	else
+		tx_release(peer);
 	sent_bundles(peer, data_sent);
 }
 
 /*
  * Sends the lone short packet @skb, just crypted into @state, from here if
- * nothing is ahead of it in the peer queue and nobody else is sending: a
- * ping or an ACK then leaves without waking the transmit work on the peer's
- * serial CPU, and a round trip can stay on one CPU.  Otherwise it leaves in
- * its turn from the transmit work.  Called inside the RCU-bh section that
- * checked the peer alive: removal's grace period keeps the device list's
- * reference in place until we are done.  What went out before was handed
- * to the stack in full; only a packet still in another CPU's backlog could
- * be overtaken, which the receiver's replay window accepts.
+ * nothing is ahead of it in the peer queue, nobody else is sending, and
+ * leaving from this CPU keeps the peer's packets in order: a ping or an ACK
+ * then leaves without waking the transmit work on the peer's serial CPU,
+ * and a round trip can stay on one CPU.  Otherwise it leaves in its turn
+ * from the transmit work.  Called inside the RCU-bh section that checked
+ * the peer alive: removal's grace period keeps the device list's reference
+ * in place until we are done.
  */
 static void send_lone(struct wg_peer *peer, struct sk_buff *skb,
 		      enum wg_packet_state state)
@@ -404,11 +478,13 @@ static void send_lone(struct wg_peer *peer, struct sk_buff *skb,
 		return;
 	}
 	/* The head: @skb, or a done bundle still ahead (then @skb is kicked). */
-	first = wg_peer_queue_dequeue_done(&peer->tx_queue);
+	first = tx_send_head(peer, &data_sent);
+	if (IS_ERR(first)) {
+		tx_move(peer);
+		return;
+	}
 	if (first == skb && state == WG_PACKET_CRYPTED)
 		wg_stat_inc(peer->device, WG_STAT_TX_DIRECT);
-	if (first)
-		data_sent = send_bundle(peer, first);
 	tx_release(peer);
 	if (first)
 		sent_bundles(peer, data_sent);

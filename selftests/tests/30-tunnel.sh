@@ -251,6 +251,44 @@ t_iperf3()
 	[ "$(reorder_events ns1)" = 0 ] && [ "$(reorder_events ns2)" = 0 ]
 }
 
+# A flood ping leaves from whichever CPU sends it (tx_direct), and may
+# take a done bulk bundle that is ahead of it along; TCP's bulk leaves from
+# the transmit work.  veth hands each packet to the backlog of the CPU that
+# sent it, so two CPUs sending for one peer could reorder its packets on
+# the way to the receiver.  Ping pinned to CPU 0 and iperf3 to the last
+# CPU, both ways: TCP must see no reordering, and the senders must have
+# had to wait for another CPU's backlog (tx_order_waits), or the case did
+# not test the race.
+t_order_mixed()
+{
+	local last r1 r2 w0 w rate p1 p2
+	need_cmd iperf3
+	need_iputils_ping
+	need_stats
+	tunnel_setup
+	tunnel_up
+	last=$(($(nproc) - 1))
+	[ "$last" -gt 0 ] || skip "needs two CPUs"
+	bg_nsx /tmp/iperf3-server.log ns2 iperf3 -s -B 10.10.0.2 -A "$last"
+	wait_for 20 server_listening
+	r1=$(reorder_events ns1) r2=$(reorder_events ns2)
+	w0=$(($(wg_stat ns1 wg0 tx_order_waits) + $(wg_stat ns2 wg0 tx_order_waits)))
+	nsx ns1 taskset 1 "$PING" -f -w 7 10.10.0.2 >/tmp/om-ping1.log 2>&1 &
+	p1=$!
+	nsx ns2 taskset 1 "$PING" -f -w 7 10.10.0.1 >/tmp/om-ping2.log 2>&1 &
+	p2=$!
+	rate=$(iperf_mbits -A "$last")
+	echo "TCP ns1 -> ns2 beside flood pings: $rate Mbits/sec"
+	rate=$(iperf_mbits -A "$last" -R)
+	echo "TCP ns2 -> ns1 beside flood pings: $rate Mbits/sec"
+	wait "$p1" "$p2" || true
+	tail -qn 2 /tmp/om-ping1.log /tmp/om-ping2.log | grep transmitted
+	r1=$(($(reorder_events ns1) - r1)) r2=$(($(reorder_events ns2) - r2))
+	w=$(($(wg_stat ns1 wg0 tx_order_waits) + $(wg_stat ns2 wg0 tx_order_waits) - w0))
+	echo "reordering seen by TCP: ns1 $r1, ns2 $r2; senders waited for another CPU's backlog $w times"
+	[ "$r1" = 0 ] && [ "$r2" = 0 ] && [ "$w" -gt 0 ]
+}
+
 # set_psk NS PEER PSK
 set_psk()
 {
@@ -705,12 +743,13 @@ replay_until_zeroed()
 	return 1
 }
 
-ktap_plan 19
+ktap_plan 20
 run_case "ping v4/v6 inside, IPv4 outer" t_ping_v4_outer
 run_case "ping v4/v6 inside, IPv6 outer" t_ping_v6_outer
 run_case "flood ping" t_flood_ping
 run_case "lone short packets sent by the sender (tx_direct)" t_direct_send
 run_case "iperf3 TCP both ways and UDP, in order" t_iperf3
+run_case "short and bulk packets of a peer stay in order" t_order_mixed
 run_case "preshared key match" t_psk_match
 run_case "preshared key mismatch" t_psk_mismatch
 run_case "roaming to a new outer address" t_roaming
