@@ -132,11 +132,10 @@ void wg_peer_kick_tx(struct wg_peer *peer);
 int wg_cpumask_next_online(int *last_cpu);
 /*
  * The CPU of a peer's serial work: the same one every time while it stays
- * online, so that the outer packets of a peer enter the network stack on
- * one CPU and stay in order on the wire (per-CPU backlogs would reorder
- * them); peers are spread over the CPUs by @id.  A lone short packet that
- * finds nothing ahead of it may leave from its sender's CPU instead, once
- * the peer's earlier packets have left that of the last send (send.c).
+ * online, so that a peer's outer packets mostly enter the network stack on
+ * one CPU; peers are spread over the CPUs by @id.  Order itself is kept by
+ * send.c: a sender on another CPU waits until the peer's earlier packets
+ * have left the backlog of the CPU of the last send (tx_in_order_from()).
  */
 int wg_cpumask_choose_online(int *stored_cpu, u64 id);
 /* Returns the inner protocol of @skb from its IP version, or 0. */

@@ -259,6 +259,12 @@ t_iperf3()
 # CPU, both ways: TCP must see no reordering, and the senders must have
 # had to wait for another CPU's backlog (tx_order_waits), or the case did
 # not test the race.
+# order_waits: tx_order_waits of ns1 and ns2 together.
+order_waits()
+{
+	echo $(($(wg_stat ns1 wg0 tx_order_waits) + $(wg_stat ns2 wg0 tx_order_waits)))
+}
+
 t_order_mixed()
 {
 	local last r1 r2 w0 w rate p1 p2
@@ -272,7 +278,7 @@ t_order_mixed()
 	bg_nsx /tmp/iperf3-server.log ns2 iperf3 -s -B 10.10.0.2 -A "$last"
 	wait_for 20 server_listening
 	r1=$(reorder_events ns1) r2=$(reorder_events ns2)
-	w0=$(($(wg_stat ns1 wg0 tx_order_waits) + $(wg_stat ns2 wg0 tx_order_waits)))
+	w0=$(order_waits)
 	nsx ns1 taskset 1 "$PING" -f -w 7 10.10.0.2 >/tmp/om-ping1.log 2>&1 &
 	p1=$!
 	nsx ns2 taskset 1 "$PING" -f -w 7 10.10.0.1 >/tmp/om-ping2.log 2>&1 &
@@ -284,7 +290,7 @@ t_order_mixed()
 	wait "$p1" "$p2" || true
 	tail -qn 2 /tmp/om-ping1.log /tmp/om-ping2.log | grep transmitted
 	r1=$(($(reorder_events ns1) - r1)) r2=$(($(reorder_events ns2) - r2))
-	w=$(($(wg_stat ns1 wg0 tx_order_waits) + $(wg_stat ns2 wg0 tx_order_waits) - w0))
+	w=$(($(order_waits) - w0))
 	echo "reordering seen by TCP: ns1 $r1, ns2 $r2; senders waited for another CPU's backlog $w times"
 	[ "$r1" = 0 ] && [ "$r2" = 0 ] && [ "$w" -gt 0 ]
 }
