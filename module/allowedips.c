@@ -187,6 +187,16 @@ struct wg_peer *wg_allowedips_lookup_dst(struct wg_allowedips *table,
 	return NULL;
 }
 
+struct wg_peer *wg_allowedips_peer_of(struct wg_allowedips *table,
+				      sa_family_t family, const void *addr)
+{
+	if (family == AF_INET)
+		return find_peer(&table->root4, addr);
+	if (family == AF_INET6)
+		return find_peer(&table->root6, addr);
+	return NULL;
+}
+
 struct wg_peer *wg_allowedips_lookup_src(struct wg_allowedips *table,
 					 struct sk_buff *skb)
 {

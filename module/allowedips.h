@@ -77,6 +77,13 @@ struct wg_peer *wg_allowedips_lookup_dst(struct wg_allowedips *table,
 					 struct sk_buff *skb);
 struct wg_peer *wg_allowedips_lookup_src(struct wg_allowedips *table,
 					 struct sk_buff *skb);
+/*
+ * The peer whose allowed IPs hold @addr (an in_addr or in6_addr by
+ * @family), without a reference: only for comparing identities, under
+ * rcu_read_lock_bh().
+ */
+struct wg_peer *wg_allowedips_peer_of(struct wg_allowedips *table,
+				      sa_family_t family, const void *addr);
 
 /* Debug builds only: run at module load; false fails the load. */
 #ifdef CONFIG_WG_DEBUG

@@ -36,4 +36,30 @@ wg_compat_genl_dump_attrs(struct netlink_callback *cb)
 #endif
 }
 
+/*
+ * The device's per-CPU rx/tx counters (dev->tstats).  Since 6.7 the core
+ * allocates and frees them for a device that declares their type, and
+ * iptunnel_xmit() counts into them only for such a device (newer stable
+ * kernels warn for one that declares nothing).  The core then frees them
+ * in netdev_run_todo(), before the destructor: everything that counts
+ * must have stopped by ndo_uninit.  Before 6.7 the driver owns them.
+ */
+static inline int wg_compat_tstats_alloc(struct net_device *dev)
+{
+#ifdef WG_HAVE_PCPU_STAT_TYPE
+	dev->pcpu_stat_type = NETDEV_PCPU_STAT_TSTATS;
+	return 0;
+#else
+	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
+	return dev->tstats ? 0 : -ENOMEM;
+#endif
+}
+
+static inline void wg_compat_tstats_free(struct net_device *dev)
+{
+#ifndef WG_HAVE_PCPU_STAT_TYPE
+	free_percpu(dev->tstats);
+#endif
+}
+
 #endif /* _WG_COMPAT_H */

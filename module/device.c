@@ -207,7 +207,29 @@ err:
 	return NETDEV_TX_OK;
 }
 
+/*
+ * Unregistering, before the core frees dev->tstats (compat.h): close the
+ * sockets and remove the peers, so that nothing counts into the device
+ * any more, and let what they queued finish.  The destructor frees the
+ * rest and repeats the two steps for a peer a racing netlink request may
+ * have added since.  Also runs when register_netdevice() fails, so every
+ * step is safe on a device that never came up.
+ */
+static void wg_uninit(struct net_device *dev)
+{
+	struct wg_device *wg = netdev_priv(dev);
+
+	mutex_lock(&wg->device_update_lock);
+	wg_socket_reinit(wg, NULL, NULL);
+	wg_peer_remove_all(wg);
+	mutex_unlock(&wg->device_update_lock);
+	flush_workqueue(wg->handshake_receive_wq);
+	flush_workqueue(wg->handshake_send_wq);
+	flush_workqueue(wg->packet_crypt_wq);
+}
+
 static const struct net_device_ops netdev_ops = {
+	.ndo_uninit = wg_uninit,
 	.ndo_open = wg_open,
 	.ndo_stop = wg_stop,
 	.ndo_start_xmit = wg_xmit,
@@ -291,7 +313,7 @@ static void wg_destruct(struct net_device *dev)
 	wg_ratelimiter_uninit();
 	memzero_explicit(&wg->static_identity, sizeof(wg->static_identity));
 	free_percpu(wg->stats);
-	free_percpu(dev->tstats);
+	wg_compat_tstats_free(dev);
 	wg_index_hashtable_free(wg->index_hashtable);
 	wg_pubkey_hashtable_free(wg->peer_hashtable);
 	wg_dbg_obj("%s: interface destroyed\n", dev->name);
@@ -366,9 +388,10 @@ static int wg_newlink(struct net *src_net, struct net_device *dev,
 	if (!wg->index_hashtable)
 		goto err_free_peer_hashtable;
 
-	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
-	if (!dev->tstats)
+	ret = wg_compat_tstats_alloc(dev);
+	if (ret < 0)
 		goto err_free_index_hashtable;
+	ret = -ENOMEM;
 
 	wg->stats = __alloc_percpu(sizeof(u64) * __WG_STAT_MAX,
 				   __alignof__(u64));
@@ -449,7 +472,7 @@ err_destroy_handshake_receive:
 err_free_stats:
 	free_percpu(wg->stats);
 err_free_tstats:
-	free_percpu(dev->tstats);
+	wg_compat_tstats_free(dev);
 err_free_index_hashtable:
 	wg_index_hashtable_free(wg->index_hashtable);
 err_free_peer_hashtable:

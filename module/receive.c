@@ -19,9 +19,17 @@
 #include <linux/udp.h>
 #include <net/ip_tunnels.h>
 
-static void rx_bytes(struct wg_peer *peer, size_t len)
+/*
+ * A message from @peer was accepted.  The peer's transfer counter and the
+ * device's rx counters (ip -s link) both count the WireGuard message, its
+ * UDP payload, handshakes and keepalives included, as the in-tree driver
+ * does; the transmit side gets the same from iptunnel_xmit().  Called with
+ * BHs off (the per-CPU counters are shared with NAPI).
+ */
+static void rx_bytes(struct wg_peer *peer, unsigned int len)
 {
 	atomic64_add(len, &peer->rx_bytes);
+	dev_sw_netstats_rx_add(peer->device->dev, len);
 }
 
 static size_t message_len(__le32 type)
@@ -196,7 +204,9 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 	}
 	}
 
+	local_bh_disable();
 	rx_bytes(peer, skb->len);
+	local_bh_enable();
 	wg_timers_any_authenticated_packet_received(peer);
 	wg_timers_any_authenticated_packet_traversal(peer);
 	wg_peer_put(peer);
@@ -560,7 +570,6 @@ static void deliver(struct wg_peer *peer, struct sk_buff *skb,
 	}
 
 	napi_gro_receive(&peer->napi, skb);
-	dev_sw_netstats_rx_add(dev, len);
 	rx_bytes(peer, message_data_len(len_before_trim));
 	return;
 

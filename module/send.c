@@ -620,8 +620,14 @@ void wg_packet_send_staged_packets(struct wg_peer *peer)
 	       (n = take_bundle(peer, keypair, &first, &exhausted))) {
 		kref_get(&keypair->refcount);
 		wg_peer_get(peer);
-		if (n == 1 && wg_peer_queue_add_inline(&peer->tx_queue, first,
-						       first->len)) {
+		/*
+		 * Not when this transmit is nested in another's send (onion
+		 * routing: that send holds its peer's endpoint lock, and ours
+		 * would take another one of the same class under it).
+		 */
+		if (n == 1 && dev_recursion_level() <= 1 &&
+		    wg_peer_queue_add_inline(&peer->tx_queue, first,
+					     first->len)) {
 			/* Encrypted below, once the lock is released. */
 			lone = first;
 			break;

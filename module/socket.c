@@ -14,6 +14,7 @@
 #include "socket.h"
 #include "queueing.h"
 #include "messages.h"
+#include "allowedips.h"
 
 #include <linux/ctype.h>
 #include <linux/net.h>
@@ -26,6 +27,12 @@
 #include <net/ip6_route.h>
 #include <net/route.h>
 #include <net/inet_common.h>
+
+/*
+ * Tunnels of this device that one outer packet may be nested in (onion
+ * routing), the sender's own included; deeper chains count as loops.
+ */
+#define WG_NEST_MAX 8
 
 /*
  * Forget a cached source that no longer works.  Callers hold the endpoint
@@ -124,8 +131,116 @@ static int batch_headers4(struct sk_buff *skb, const struct flowi4 *fl,
 	return 0;
 }
 
-static int send4(struct wg_device *wg, struct sk_buff *skb,
-		 struct wg_endpoint *endpoint, u8 ds, struct dst_cache *cache)
+/* Does the outer packet to @ep leave through @wg's own device? */
+static bool routed_into(struct wg_device *wg, const struct wg_endpoint *ep)
+{
+	struct sock *sock;
+	bool into = false;
+
+	if (ep->addr.sa_family == AF_INET) {
+		struct flowi4 fl = {
+			.daddr = ep->addr4.sin_addr.s_addr,
+			.fl4_dport = ep->addr4.sin_port,
+			.flowi4_mark = wg->fwmark,
+			.flowi4_proto = IPPROTO_UDP
+		};
+		struct rtable *rt;
+
+		sock = rcu_dereference_bh(wg->sock4);
+		if (!sock)
+			return false;
+		rt = ip_route_output_flow(sock_net(sock), &fl, sock);
+		if (IS_ERR(rt))
+			return false;
+		into = rt->dst.dev == wg->dev;
+		ip_rt_put(rt);
+	} else if (ep->addr.sa_family == AF_INET6) {
+		struct flowi6 fl = {
+			.daddr = ep->addr6.sin6_addr,
+			.fl6_dport = ep->addr6.sin6_port,
+			.flowi6_mark = wg->fwmark,
+			.flowi6_oif = ep->addr6.sin6_scope_id,
+			.flowi6_proto = IPPROTO_UDP
+		};
+		struct dst_entry *dst;
+
+		sock = rcu_dereference_bh(wg->sock6);
+		if (!sock)
+			return false;
+		dst = ipv6_stub->ipv6_dst_lookup_flow(sock_net(sock), sock, &fl,
+						      NULL);
+		if (IS_ERR(dst))
+			return false;
+		into = dst->dev == wg->dev;
+		dst_release(dst);
+	}
+	return into;
+}
+
+/* The peer whose tunnel would carry a packet to @ep; no reference. */
+static struct wg_peer *carrier_of(struct wg_device *wg,
+				  const struct wg_endpoint *ep)
+{
+	if (ep->addr.sa_family == AF_INET)
+		return wg_allowedips_peer_of(&wg->peer_allowedips, AF_INET,
+					     &ep->addr4.sin_addr);
+	return wg_allowedips_peer_of(&wg->peer_allowedips, AF_INET6,
+				     &ep->addr6.sin6_addr);
+}
+
+/*
+ * Onion routing: the outer packet to @ep is routed into this very device,
+ * so the tunnel of the peer whose allowed IPs hold @ep's address carries
+ * it, and that peer's outer packet may be routed in again.  The chain must
+ * reach a real interface within WG_NEST_MAX tunnels without meeting a
+ * peer twice (@from, the sender, counts; NULL for a reply to a stranger):
+ * a chain that comes back circles every packet sent into it forever.
+ * Nested routes are never cached, so this runs on every such send and a
+ * change of any endpoint on the chain takes effect at once.  Called under
+ * rcu_read_lock_bh() with @from's endpoint lock held for reading; other
+ * peers' endpoints are read with a trylock (a writer busy with one lets
+ * this packet nest one level further, where the next hop checks again).
+ */
+static bool nests_in_loop(struct wg_device *wg, const struct wg_peer *from,
+			  const struct wg_endpoint *endpoint)
+{
+	const struct wg_peer *chain[WG_NEST_MAX + 1];
+	struct wg_endpoint ep = *endpoint;
+	unsigned int depth = 0, i;
+	struct wg_peer *next;
+
+	if (from)
+		chain[depth++] = from;
+	for (;;) {
+		next = carrier_of(wg, &ep);
+		/* No tunnel takes it: the device drops it as tx_no_peer. */
+		if (!next)
+			return false;
+		for (i = 0; i < depth; ++i) {
+			if (chain[i] == next)
+				goto loop;
+		}
+		if (depth == ARRAY_SIZE(chain))
+			goto loop;
+		chain[depth++] = next;
+		if (!read_trylock(&next->endpoint_lock))
+			return false;
+		ep = next->endpoint;
+		read_unlock(&next->endpoint_lock);
+		if (!routed_into(wg, &ep))
+			return false;
+	}
+
+loop:
+	wg_stat_inc(wg, WG_STAT_TX_ROUTING_LOOP);
+	net_warn_ratelimited("%s: routing loop: the outer packet to %pISpfsc comes back into a tunnel it is already in; dropped\n",
+			     wg->dev->name, &endpoint->addr);
+	return true;
+}
+
+static int send4(struct wg_device *wg, const struct wg_peer *from,
+		 struct sk_buff *skb, struct wg_endpoint *endpoint, u8 ds,
+		 struct dst_cache *cache)
 {
 	struct flowi4 fl = {
 		.saddr = endpoint->src4.s_addr,
@@ -161,16 +276,15 @@ static int send4(struct wg_device *wg, struct sk_buff *skb,
 					    wg->dev->name, &endpoint->addr, ret);
 			goto err;
 		}
-		if (unlikely(rt->dst.dev == skb->dev)) {
-			ip_rt_put(rt);
-			ret = -ELOOP;
-			wg_stat_inc(wg, WG_STAT_TX_ROUTING_LOOP);
-			net_dbg_ratelimited("%s: routing loop to %pISpfsc\n",
-					    wg->dev->name, &endpoint->addr);
-			goto err;
-		}
-		if (cache)
+		if (unlikely(rt->dst.dev == wg->dev)) {
+			if (nests_in_loop(wg, from, endpoint)) {
+				ip_rt_put(rt);
+				ret = -ELOOP;
+				goto err;
+			}
+		} else if (cache) {
 			dst_cache_set_ip4(cache, &rt->dst, fl.saddr);
+		}
 	}
 
 	skb->ignore_df = 1;
@@ -194,8 +308,9 @@ out:
 	return ret;
 }
 
-static int send6(struct wg_device *wg, struct sk_buff *skb,
-		 struct wg_endpoint *endpoint, u8 ds, struct dst_cache *cache)
+static int send6(struct wg_device *wg, const struct wg_peer *from,
+		 struct sk_buff *skb, struct wg_endpoint *endpoint, u8 ds,
+		 struct dst_cache *cache)
 {
 	struct flowi6 fl = {
 		.saddr = endpoint->src6,
@@ -241,16 +356,15 @@ static int send6(struct wg_device *wg, struct sk_buff *skb,
 					    wg->dev->name, &endpoint->addr, ret);
 			goto err;
 		}
-		if (unlikely(dst->dev == skb->dev)) {
-			dst_release(dst);
-			ret = -ELOOP;
-			wg_stat_inc(wg, WG_STAT_TX_ROUTING_LOOP);
-			net_dbg_ratelimited("%s: routing loop to %pISpfsc\n",
-					    wg->dev->name, &endpoint->addr);
-			goto err;
-		}
-		if (cache)
+		if (unlikely(dst->dev == wg->dev)) {
+			if (nests_in_loop(wg, from, endpoint)) {
+				dst_release(dst);
+				ret = -ELOOP;
+				goto err;
+			}
+		} else if (cache) {
 			dst_cache_set_ip6(cache, dst, &fl.saddr);
+		}
 	}
 
 	skb->ignore_df = 1;
@@ -270,10 +384,10 @@ out:
 static int send_to_endpoint(struct wg_peer *peer, struct sk_buff *skb, u8 ds)
 {
 	if (peer->endpoint.addr.sa_family == AF_INET)
-		return send4(peer->device, skb, &peer->endpoint, ds,
+		return send4(peer->device, peer, skb, &peer->endpoint, ds,
 			     &peer->endpoint_cache);
 	if (peer->endpoint.addr.sa_family == AF_INET6)
-		return send6(peer->device, skb, &peer->endpoint, ds,
+		return send6(peer->device, peer, skb, &peer->endpoint, ds,
 			     &peer->endpoint_cache);
 	dev_kfree_skb(skb);
 	return -EAFNOSUPPORT;
@@ -362,9 +476,9 @@ int wg_socket_send_buffer_as_reply_to_skb(struct wg_device *wg,
 
 	/* No cache: replies to strangers must not pollute a peer's route. */
 	if (endpoint.addr.sa_family == AF_INET)
-		ret = send4(wg, skb, &endpoint, 0, NULL);
+		ret = send4(wg, NULL, skb, &endpoint, 0, NULL);
 	else if (endpoint.addr.sa_family == AF_INET6)
-		ret = send6(wg, skb, &endpoint, 0, NULL);
+		ret = send6(wg, NULL, skb, &endpoint, 0, NULL);
 	return ret;
 }
 
