@@ -475,6 +475,24 @@ t_handshake_flood()
 	bg_stop "$BG_PID"
 	wait_for 20 tping ns2 10.10.0.1
 	tping ns1 10.10.0.2
+	# The device counts every datagram it sends (iptunnel_xmit() does):
+	# the peer's messages and the 64-byte cookie replies to ns3.
+	wait_for 10 cookies_counted || {
+		echo "ns1 wg0 tx_bytes $(dev_stat ns1 tx_bytes), peer tx $(wg_tx ns1 wg0 "$P2")," \
+			"cookie replies $(wg_stat ns1 wg0 rx_cookie_replies_sent)"
+		return 1
+	}
+}
+
+# cookies_counted: ns1's wg0 tx_bytes = its peer's tx + 64 per cookie reply.
+cookies_counted()
+{
+	local dev peer cookies
+	peer=$(wg_tx ns1 wg0 "$P2")
+	cookies=$(wg_stat ns1 wg0 rx_cookie_replies_sent)
+	dev=$(dev_stat ns1 tx_bytes)
+	[ "$cookies" -gt 0 ] || return 1
+	[ "$dev" -eq $((peer + 64 * cookies)) ]
 }
 
 # send_bad NS TO ARGS...: one datagram to ns1's listen port.
