@@ -9,6 +9,12 @@
 #   bash selftests/run.sh demo    walkthrough on the first kernel
 #   bash selftests/run.sh bench   in-tree vs wg vs wireguard-go (selftests/bench.sh)
 #
+# The kernels are the ones selftests/setup-host.sh resolves from the archive
+# each day ($WG_CACHE/kernels): bookworm's newest 6.1, the newest
+# 6.12.x+deb12, and trixie's kernel, whose module (and DKMS build) is built
+# inside a trixie chroot with trixie's gcc (selftests/chroot.sh); sid's
+# kernel is built only, in a sid chroot, with W=1 and no warning allowed.
+#
 # Environment knobs:
 #   WG_KERNELS="6.1*"      only kernels whose release matches one of these globs
 #   WG_ONLY="00"           only guest test scripts matching this glob (or glob*)
@@ -108,13 +114,43 @@ result()
 
 # --- module build -------------------------------------------------------
 
-# build_module REL KDIR OUTDIR: prints the path of wg.ko on success.
+# chroot_run ROOT CMD...: CMD on this host (ROOT "-") or inside the chroot
+# ROOT (selftests/chroot.sh), with /proc mounted there only meanwhile.
+CHROOT_PROC=
+chroot_run()
+{
+	local root=$1 rc=0
+	shift
+	if [ "$root" = - ]; then
+		"$@"
+		return
+	fi
+	mount -t proc proc "$root/proc"
+	CHROOT_PROC=$root/proc
+	LC_ALL=C.UTF-8 chroot "$root" "$@" || rc=$?
+	chroot_umount
+	return $rc
+}
+
+chroot_umount()
+{
+	if [ -n "$CHROOT_PROC" ]; then
+		umount "$CHROOT_PROC" 2>/dev/null || umount -l "$CHROOT_PROC" 2>/dev/null || true
+		CHROOT_PROC=
+	fi
+}
+
+# build_module REL KDIR OUTDIR [DEBUG [CHROOT [MAKE ARGS...]]]: wg.ko in
+# OUTDIR on success.  With a CHROOT other than "-", the build runs inside
+# it (KDIR is a path there) on a copy of the source under CHROOT/build.
 build_module()
 {
-	local rel=$1 kdir=$2 out=$3 debug=${4:-1} src
-	src=$WG_CACHE/build/$rel
+	local rel=$1 kdir=$2 out=$3 debug=${4:-1} root=${5:--} src tree=build
+	shift $(($# < 5 ? $# : 5))
 	# The bench builds without WG_DEBUG, in a tree of its own.
-	[ "$debug" = 1 ] || src=$WG_CACHE/build-nodebug/$rel
+	[ "$debug" = 1 ] || tree=build-nodebug
+	src=$WG_CACHE/$tree/$rel
+	[ "$root" = - ] || src=$root/build/$tree/$rel
 
 	mkdir -p "$src"
 	# Content-compared copy, new mtime on change: kbuild rebuilds exactly
@@ -124,39 +160,43 @@ build_module()
 		"$WG_SRC/Kbuild" "$WG_SRC/module" "$WG_SRC/include" "$src/" >/dev/null
 	# Kbuild keeps objects of removed sources around; drop stale ones.
 	rm -f "$src/wg.ko"
-	if make -C "$kdir" M="$src" WG_DEBUG="$debug" -j"$JOBS" modules \
-		>"$out/build.log" 2>&1 && [ -f "$src/wg.ko" ]; then
+	if chroot_run "$root" make -C "$kdir" M="${src#"$root"}" WG_DEBUG="$debug" \
+		-j"$JOBS" "$@" modules >"$out/build.log" 2>&1 && [ -f "$src/wg.ko" ]; then
 		cp "$src/wg.ko" "$out/wg.ko"
 		return 0
 	fi
 	return 1
 }
 
-# dkms_check REL: add/build/remove through DKMS in a private tree, so an
-# installed wg DKMS package is never touched.
+# dkms_check REL OUTDIR [CHROOT]: add/build/remove through DKMS in a
+# private tree, so an installed wg DKMS package is never touched; inside
+# CHROOT (its dkms, its compiler) unless that is "-".
 dkms_check()
 {
-	local rel=$1 out=$2 t ver ko
-	t=$(mktemp -d /tmp/wg-dkms.XXXXXX)
+	local rel=$1 out=$2 root=${3:--} t i ver ko tmp=/tmp
+	[ "$root" = - ] || tmp=$root/tmp
+	t=$(mktemp -d "$tmp/wg-dkms.XXXXXX")
+	i=${t#"$root"}	# the same directory, as the build sees it
 	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$WG_SRC/dkms.conf")
 	mkdir -p "$t/src" "$t/tree" "$t/install"
 	for f in Kbuild dkms.conf Makefile module include; do
 		if [ -e "$WG_SRC/$f" ]; then cp -r "$WG_SRC/$f" "$t/src/"; fi
 	done
 	find "$t/src" \( -name '*.o' -o -name '*.ko' -o -name '.*.cmd' \) -delete
-	local d="--dkmstree $t/tree --sourcetree $t/srctree --installtree $t/install"
+	local d="--dkmstree $i/tree --sourcetree $i/srctree --installtree $i/install"
 	mkdir -p "$t/srctree"
 	# shellcheck disable=SC2086
 	{
-		dkms add $d "$t/src" &&
-		dkms build $d -m wg -v "$ver" -k "$rel" -j "$JOBS"
+		chroot_run "$root" dkms add $d "$i/src" &&
+		chroot_run "$root" dkms build $d -m wg -v "$ver" -k "$rel" -j "$JOBS" \
+			--kernelsourcedir "/lib/modules/$rel/build"
 	} >"$out/dkms.log" 2>&1 || true
 	ko=$(find "$t/tree/wg/$ver/$rel" -name 'wg.ko*' 2>/dev/null | head -n 1)
 	if [ -f "$t/tree/wg/$ver/build/make.log" ]; then
 		cp "$t/tree/wg/$ver/build/make.log" "$out/dkms-make.log"
 	fi
 	# shellcheck disable=SC2086
-	dkms remove $d -m wg -v "$ver" --all >>"$out/dkms.log" 2>&1 || true
+	chroot_run "$root" dkms remove $d -m wg -v "$ver" --all >>"$out/dkms.log" 2>&1 || true
 	rm -rf "$t"
 	[ -n "$ko" ]
 }
@@ -576,7 +616,7 @@ kill_vm()
 	fi
 	return 0
 }
-trap stop_vms EXIT
+trap 'stop_vms; chroot_umount' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -660,11 +700,26 @@ mapfile -t KERNELS <"$WG_CACHE/kernels"
 selected=()
 read -ra kglobs <<<"$WG_KERNELS"
 for line in "${KERNELS[@]}"; do
-	read -r rel _ <<<"$line"
+	read -r rel vmlinuz _ <<<"$line"
+	# A kernel without an image (sid's) is built by make check only.
+	[ "$vmlinuz" != - ] || [ "$cmd" = check ] || continue
 	for g in "${kglobs[@]}"; do
 		# shellcheck disable=SC2053
 		if [[ $rel == $g ]]; then selected+=("$line"); break; fi
 	done
+done
+# The chroots that kernels of the list build in (trixie's, sid's), made
+# or updated by selftests/chroot.sh in the background while the debug
+# kernel and the lanes before theirs run; each lane waits for its own.
+mkdir -p "$WG_RESULTS"
+declare -A CHROOT_JOB=()
+for line in "${selected[@]}"; do
+	read -r rel _ _ _ root <<<"$line"
+	[ -n "$root" ] && [ "$root" != - ] && [ -z "${CHROOT_JOB[$root]:-}" ] || continue
+	say "${root##*/}: making or checking it in the background (log: $WG_RESULTS/${root##*/}.log)"
+	WG_CACHE=$WG_CACHE bash "$HERE/chroot.sh" "${root##*/chroot-}" "$rel" \
+		>"$WG_RESULTS/${root##*/}.log" 2>&1 &
+	CHROOT_JOB[$root]=$!
 done
 # The debug lane's kernel, built once and cached (selftests/debug-kernel.sh).
 DEBUG_REL=
@@ -688,42 +743,78 @@ build_tools
 
 first=1
 for line in "${selected[@]}"; do
-	read -r rel vmlinuz kmods kdir <<<"$line"
+	read -r rel vmlinuz kmods kdir root <<<"$line"
+	root=${root:--}
 	out=$WG_RESULTS/$rel
 	rm -rf "$out"
 	mkdir -p "$out"
 	p0=$PASS f0=$FAIL s0=$SKIP
 
+	# A kernel built in a chroot: wait for selftests/chroot.sh, and name
+	# the suite and its compiler in the results.
+	lane=$rel
+	chroot_ok=1
+	if [ "$root" != - ]; then
+		if [ -n "${CHROOT_JOB[$root]:-}" ]; then
+			say "$rel: waiting for ${root##*/} (selftests/chroot.sh)"
+			wait "${CHROOT_JOB[$root]}" || chroot_ok=0
+			CHROOT_JOB[$root]=
+		fi
+		lane="$rel (${root##*/chroot-}, gcc-$(chroot "$root" gcc -dumpversion 2>/dev/null || echo '?'))"
+		if [ $chroot_ok = 0 ]; then
+			tail -n 20 "$WG_RESULTS/${root##*/}.log" | sed 's/^/# /'
+			result fail "$lane: make ${root##*/}" "see $WG_RESULTS/${root##*/}.log"
+		fi
+	fi
+
+	# Built only (sid's kernel): W=1, as users build it, no warning allowed.
+	if [ "$vmlinuz" = - ]; then
+		if [ $chroot_ok = 1 ]; then
+			say "$lane: building wg.ko (W=1, build only)"
+			if build_module "$rel" "$kdir" "$out" 0 "$root" W=1 &&
+				! grep -q 'warning:' "$out/build.log"; then
+				result ok "$lane: build (W=1, build only)"
+			else
+				grep -m 40 -e 'warning:' -e 'error:' "$out/build.log" | sed 's/^/# /'
+				result fail "$lane: build (W=1, build only)" "see $out/build.log"
+			fi
+		fi
+		SUMMARIES+=("$lane: built only (W=1): $((PASS - p0)) passed, $((FAIL - f0)) failed (log in $out)")
+		continue
+	fi
+
 	debug=1
 	[ "$cmd" != bench ] || debug=0	# measure the module users build
-	say "$rel: building wg.ko (WG_DEBUG=$debug)"
+	say "$lane: building wg.ko (WG_DEBUG=$debug)"
 	ko=
-	if build_module "$rel" "$kdir" "$out" "$debug"; then
+	if [ $chroot_ok = 0 ]; then
+		:
+	elif build_module "$rel" "$kdir" "$out" "$debug" "$root"; then
 		ko=$out/wg.ko
-		result ok "$rel: build wg.ko"
+		result ok "$lane: build wg.ko"
 	else
 		tail -n 40 "$out/build.log" | sed 's/^/# /'
-		result fail "$rel: build wg.ko" "see $out/build.log"
+		result fail "$lane: build wg.ko" "see $out/build.log"
 	fi
 	if [ "$cmd" = check ]; then
 		if [ -n "$ko" ]; then
 			if modinfo_check "$ko"; then
-				result ok "$rel: modinfo"
+				result ok "$lane: modinfo"
 			else
-				result fail "$rel: modinfo"
+				result fail "$lane: modinfo"
 			fi
 		fi
 		if [ "$rel" = "$DEBUG_REL" ]; then
 			: # a build tree, not an installed kernel: no DKMS
 		elif [ "$WG_DKMS" = 0 ]; then
-			result skip "$rel: dkms build" "WG_DKMS=0"
-		else
-			say "$rel: dkms add/build/remove"
-			if dkms_check "$rel" "$out"; then
-				result ok "$rel: dkms build"
+			result skip "$lane: dkms build" "WG_DKMS=0"
+		elif [ $chroot_ok = 1 ]; then
+			say "$lane: dkms add/build/remove"
+			if dkms_check "$rel" "$out" "$root"; then
+				result ok "$lane: dkms build"
 			else
 				tail -n 40 "$out/dkms.log" | sed 's/^/# /'
-				result fail "$rel: dkms build" "see $out/dkms.log"
+				result fail "$lane: dkms build" "see $out/dkms.log"
 			fi
 		fi
 	fi
@@ -778,7 +869,7 @@ for line in "${selected[@]}"; do
 		fi ;;
 	esac
 	first=0
-	SUMMARIES+=("$rel: $((PASS - p0)) passed, $((FAIL - f0)) failed, $((SKIP - s0)) skipped (logs in $out)")
+	SUMMARIES+=("$lane: $((PASS - p0)) passed, $((FAIL - f0)) failed, $((SKIP - s0)) skipped (logs in $out)")
 done
 
 echo

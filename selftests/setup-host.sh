@@ -3,9 +3,25 @@
 #
 # Install what the build, the tests and the demo need on a bare Debian
 # bookworm machine, and unpack the guest kernels into a cache directory.
-# Idempotent: a second run only checks.  Prints the kernel list it resolved
-# to $WG_CACHE/kernels (one "<release> <vmlinuz> <modules dir> <build dir>"
-# line per kernel).
+# Idempotent: a second run only checks (and refreshes apt's lists once a
+# day, so the kernels follow Debian's).  Writes the kernel list it resolved
+# to $WG_CACHE/kernels, one line per kernel:
+#   <release> <vmlinuz> <modules dir> <build dir> <chroot>
+# <chroot> is "-" for a kernel whose headers are installed on this host;
+# otherwise the module is built inside that chroot (selftests/chroot.sh
+# makes it; <build dir> is a path inside it).  A build-only kernel has
+# "-" as <vmlinuz> and <modules dir>.
+#
+# The kernels are the ones Debian users get today:
+#   - bookworm's linux-image-amd64, the newest of bookworm and
+#     bookworm-security (6.1);
+#   - the newest 6.12.x+deb12 image by package name (bookworm-security's
+#     6.12 line);
+#   - trixie's linux-image-amd64, the newest of trixie, trixie-updates and
+#     trixie-security, built with trixie's compiler in a trixie chroot;
+#   - sid's linux-image-amd64: built only (W=1), in a sid chroot.
+# The trixie and sid lists are added to apt with Pin-Priority 1, so this
+# host never installs from them; their packages are only downloaded.
 set -euo pipefail
 
 WG_CACHE=${WG_CACHE:-/var/cache/wg-selftests}
@@ -14,49 +30,140 @@ export DEBIAN_FRONTEND=noninteractive
 
 log() { echo "setup: $*" >&2; }
 
-# bookworm-backports, from the archive address this machine already uses.
-add_backports()
+# archive_uri SUITE: the archive address this machine uses for SUITE.
+archive_uri()
 {
-	local src=/etc/apt/sources.list.d/wg-backports.sources uri
-
-	[ -f "$src" ] && return 0
-	uri=$(awk '/^URIs:/ { print $2; exit }' \
-		/etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+	local uri
+	uri=$(awk -v suite="$1" '
+		BEGIN { RS = "" }
+		{
+			u = ""; s = 0
+			n = split($0, l, "\n")
+			for (i = 1; i <= n; i++) {
+				if (l[i] ~ /^URIs:/) { split(l[i], f, /[ \t]+/); u = f[2] }
+				if (l[i] ~ /^Suites:/) {
+					m = split(l[i], f, /[ \t]+/)
+					for (j = 2; j <= m; j++) if (f[j] == suite) s = 1
+				}
+			}
+			if (s && u != "") { print u; exit }
+		}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
 	if [ -z "$uri" ]; then
-		uri=$(awk '$1 == "deb" && $3 ~ /^bookworm/ { print $2; exit }' \
+		uri=$(awk -v suite="$1" '$1 == "deb" && $3 == suite { print $2; exit }' \
 			/etc/apt/sources.list 2>/dev/null || true)
 	fi
-	[ -n "$uri" ] || { log "no Debian archive address found"; exit 1; }
-	printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-		"$uri" >"$src"
-	rm -f "$WG_CACHE/.apt-updated"
+	[ -n "$uri" ] || { log "no Debian archive address for $1 found"; exit 1; }
+	echo "$uri"
 }
 
+APT_SRC=/etc/apt/sources.list.d/wg-selftests.sources
+APT_PIN=/etc/apt/preferences.d/wg-selftests
+
+PIN="Explanation: selftests/setup-host.sh: kernels are downloaded from these, never installed
+Package: *
+Pin: release n=trixie
+Pin-Priority: 1
+
+Package: *
+Pin: release n=trixie-updates
+Pin-Priority: 1
+
+Package: *
+Pin: release n=trixie-security
+Pin-Priority: 1
+
+Package: *
+Pin: release n=sid
+Pin-Priority: 1"
+
+# trixie and sid, from the archive addresses this machine already uses,
+# pinned so that nothing is ever installed from them on this host.
+add_sources()
+{
+	local main sec want
+	main=$(archive_uri bookworm)
+	sec=$(archive_uri bookworm-security)
+	want=$(printf 'Types: deb\nURIs: %s\nSuites: trixie trixie-updates sid\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\nTypes: deb\nURIs: %s\nSuites: trixie-security\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+		"$main" "$sec")
+	if [ "$(cat "$APT_PIN" 2>/dev/null)" != "$PIN" ]; then
+		printf '%s\n' "$PIN" >"$APT_PIN"
+	fi
+	if [ "$(cat "$APT_SRC" 2>/dev/null)" != "$want" ]; then
+		printf '%s\n' "$want" >"$APT_SRC"
+		rm -f "$WG_CACHE/.apt-updated"
+	fi
+	# Earlier versions of this script added bookworm-backports (6.12.95).
+	if [ -f /etc/apt/sources.list.d/wg-backports.sources ]; then
+		rm -f /etc/apt/sources.list.d/wg-backports.sources "$WG_CACHE/.apt-updated"
+	fi
+}
+
+# apt_update [force]: at most once a day unless forced.
 apt_update()
 {
-	[ -f "$WG_CACHE/.apt-updated" ] && return 0
+	if [ "${1:-}" != force ] &&
+		[ -n "$(find "$WG_CACHE/.apt-updated" -mmin -1440 2>/dev/null)" ]; then
+		return 0
+	fi
 	apt-get update -q >&2
 	touch "$WG_CACHE/.apt-updated"
 }
 
-# The meta packages name the current ABI; resolve them to exact names.
-meta_dep()
+# newest_image SUITE...: the image package that the newest
+# linux-image-amd64 of these suites depends on (what a user of that
+# release gets after an upgrade).  Reads $MADISON and $SHOW (apt-cache
+# is slow here: one call each).
+newest_image()
 {
-	apt-cache show "$1" 2>/dev/null | awk -F'[ ,(]+' '/^Depends:/ { print $2; exit }'
+	local re ver
+	re=" ($(IFS='|'; echo "$*"))/"
+	ver=$(awk -F' *[|] *' -v re="$re" '$3 ~ re { print $2 }' <<<"$MADISON" |
+		sort -V | tail -n 1)
+	[ -n "$ver" ] || return 0
+	awk -F'[ ,(]+' -v ver="$ver" '
+		/^Version:/ { v = $2 }
+		/^Depends:/ && v == ver {
+			for (i = 2; i <= NF; i++) if ($i ~ /^linux-image-/) { print $i; exit }
+		}' <<<"$SHOW"
+}
+
+# newest_612_deb12: the newest 6.12.x+deb12 image by package name
+# (bookworm-security's 6.12 line; not -rt, -cloud or -dbg).
+newest_612_deb12()
+{
+	apt-cache pkgnames linux-image-6.12. |
+		grep -E '^linux-image-6\.12\.[0-9]+\+deb12-amd64-unsigned$' |
+		sort -V | tail -n 1 | sed 's/-unsigned$//'
 }
 
 HOST_PKGS="qemu-system-x86 busybox-static iproute2 wireguard-tools wireguard-go
 	iperf3 ncat iptables dkms sparse kmod cpio xz-utils gcc make bc flex
 	bison libelf-dev python3 tcpdump rsync coreutils util-linux
-	ethtool iputils-ping libc6-dev linux-source-6.1"
+	ethtool iputils-ping libc6-dev linux-source-6.1 debootstrap"
 
-add_backports
+resolve()
+{
+	MADISON=$(apt-cache madison linux-image-amd64)
+	SHOW=$(apt-cache show linux-image-amd64)
+	k61=$(newest_image bookworm bookworm-security bookworm-updates)
+	k612=$(newest_612_deb12)
+	k13=$(newest_image trixie trixie-security trixie-updates)
+	ksid=$(newest_image sid)
+}
+
+add_sources
 apt_update
-k61=$(meta_dep 'linux-image-amd64/bookworm')
-k612=$(meta_dep 'linux-image-amd64/bookworm-backports')
-[ -n "$k61" ] && [ -n "$k612" ] || { log "cannot resolve kernel packages"; exit 1; }
+resolve
+if [ -z "$k61" ] || [ -z "$k612" ] || [ -z "$k13" ] || [ -z "$ksid" ]; then
+	apt_update force
+	resolve
+fi
+[ -n "$k61" ] && [ -n "$k612" ] && [ -n "$k13" ] && [ -n "$ksid" ] ||
+	{ log "cannot resolve kernel packages ($k61 $k612 $k13 $ksid)"; exit 1; }
 rel61=${k61#linux-image-}
 rel612=${k612#linux-image-}
+rel13=${k13#linux-image-}
+relsid=${ksid#linux-image-}
 
 need=""
 for p in $HOST_PKGS linux-headers-$rel61 linux-headers-$rel612; do
@@ -65,15 +172,18 @@ for p in $HOST_PKGS linux-headers-$rel61 linux-headers-$rel612; do
 done
 if [ -n "$need" ]; then
 	log "installing:$need"
+	# shellcheck disable=SC2086
 	apt-get install -y -q --no-install-recommends $need >&2 || {
-		rm -f "$WG_CACHE/.apt-updated"; apt_update
+		apt_update force
+		# shellcheck disable=SC2086
 		apt-get install -y -q --no-install-recommends $need >&2
 	}
 fi
 
 # Guest kernels: unpacked, not installed, so the host's boot is untouched.
+# A trixie user's kernel comes from trixie (pinned: downloaded only).
 : >"$WG_CACHE/kernels.new"
-for rel in $rel61 $rel612; do
+for rel in $rel61 $rel612 $rel13; do
 	dir=$WG_CACHE/kernel-$rel
 	if [ ! -f "$dir/.done" ]; then
 		log "unpacking kernel $rel"
@@ -85,15 +195,34 @@ for rel in $rel61 $rel612; do
 		rm -rf "$dir/deb"
 		touch "$dir/.done"
 	fi
+	# trixie's packages put modules under /usr/lib/modules.
+	base=$dir/root
+	[ -d "$base/lib/modules/$rel" ] || base=$dir/root/usr
 	# The package's postinst (never run here) would have made modules.dep;
 	# run.sh resolves guest module dependencies with modprobe -d.
-	if [ ! -f "$dir/root/lib/modules/$rel/modules.dep" ]; then
-		depmod -b "$dir/root" "$rel"
+	if [ ! -f "$base/lib/modules/$rel/modules.dep" ]; then
+		depmod -b "$base" "$rel"
 	fi
-	[ -d "/lib/modules/$rel/build" ] ||
-		{ log "missing /lib/modules/$rel/build"; exit 1; }
-	echo "$rel $dir/root/boot/vmlinuz-$rel $dir/root/lib/modules/$rel /lib/modules/$rel/build" \
+	chroot=-
+	if [ "$rel" = "$rel13" ]; then
+		chroot=$WG_CACHE/chroot-trixie
+	else
+		[ -d "/lib/modules/$rel/build" ] ||
+			{ log "missing /lib/modules/$rel/build"; exit 1; }
+	fi
+	echo "$rel $dir/root/boot/vmlinuz-$rel $base/lib/modules/$rel /lib/modules/$rel/build $chroot" \
 		>>"$WG_CACHE/kernels.new"
 done
+# sid: built, not booted.
+echo "$relsid - - /lib/modules/$relsid/build $WG_CACHE/chroot-sid" >>"$WG_CACHE/kernels.new"
 mv "$WG_CACHE/kernels.new" "$WG_CACHE/kernels"
+# Kernels Debian has moved past (half a gigabyte each).
+for old in "$WG_CACHE"/kernel-*/; do
+	[ -d "$old" ] || continue
+	old=${old%/}
+	case " $rel61 $rel612 $rel13 " in
+	*" ${old##*/kernel-} "*) ;;
+	*) log "removing ${old##*/} (no longer resolved)"; rm -rf "$old" ;;
+	esac
+done
 cat "$WG_CACHE/kernels"
