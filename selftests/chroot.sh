@@ -22,7 +22,8 @@ PKGS="make gcc libc6-dev kmod dkms linux-headers-$REL"
 
 log() { echo "chroot-$SUITE: $*" >&2; }
 
-# archive_uri SUITE: the archive address this machine uses for SUITE.
+# archive_uri SUITE [optional]: the archive address this machine uses for
+# SUITE (nothing if it has none and "optional" is given).
 archive_uri()
 {
 	local uri
@@ -41,10 +42,15 @@ archive_uri()
 			if (s && u != "") { print u; exit }
 		}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
 	if [ -z "$uri" ]; then
-		uri=$(awk -v suite="$1" '$1 == "deb" && $3 == suite { print $2; exit }' \
+		uri=$(awk -v suite="$1" '{ sub(/\[[^]]*\]/, "") }
+			$1 == "deb" && $3 == suite { print $2; exit }' \
 			/etc/apt/sources.list 2>/dev/null || true)
 	fi
-	[ -n "$uri" ] || { log "no Debian archive address for $1 found"; exit 1; }
+	if [ -z "$uri" ]; then
+		[ "${2:-}" = optional ] && return 0
+		log "no Debian archive address for $1 found"
+		exit 1
+	fi
 	echo "$uri"
 }
 
@@ -96,7 +102,7 @@ if [ ! -f "$DIR/.done" ]; then
 	umount_proc
 	rm -rf --one-file-system "$DIR"
 	main=$(archive_uri bookworm)
-	sec=$(archive_uri bookworm-security)
+	sec=$(archive_uri bookworm-security optional)
 	log "debootstrap $SUITE (minbase) from $main"
 	debootstrap --variant=minbase --include=make,gcc,libc6-dev,kmod \
 		"$SUITE" "$DIR" "$main" >&2
@@ -106,8 +112,11 @@ if [ ! -f "$DIR/.done" ]; then
 		printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: main\n' \
 			"$main" "$SUITE" ;;
 	*)
-		printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\n\nTypes: deb\nURIs: %s\nSuites: %s-security\nComponents: main\n' \
-			"$main" "$SUITE" "$SUITE" "$sec" "$SUITE" ;;
+		printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\n' \
+			"$main" "$SUITE" "$SUITE"
+		[ -z "$sec" ] ||
+			printf '\nTypes: deb\nURIs: %s\nSuites: %s-security\nComponents: main\n' \
+				"$sec" "$SUITE" ;;
 	esac >"$DIR/etc/apt/sources.list.d/debian.sources"
 	# No services start in a chroot.
 	printf '#!/bin/sh\nexit 101\n' >"$DIR/usr/sbin/policy-rc.d"

@@ -30,7 +30,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 log() { echo "setup: $*" >&2; }
 
-# archive_uri SUITE: the archive address this machine uses for SUITE.
+# archive_uri SUITE [optional]: the archive address this machine uses for
+# SUITE (nothing if it has none and "optional" is given).
 archive_uri()
 {
 	local uri
@@ -49,10 +50,15 @@ archive_uri()
 			if (s && u != "") { print u; exit }
 		}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
 	if [ -z "$uri" ]; then
-		uri=$(awk -v suite="$1" '$1 == "deb" && $3 == suite { print $2; exit }' \
+		uri=$(awk -v suite="$1" '{ sub(/\[[^]]*\]/, "") }
+			$1 == "deb" && $3 == suite { print $2; exit }' \
 			/etc/apt/sources.list 2>/dev/null || true)
 	fi
-	[ -n "$uri" ] || { log "no Debian archive address for $1 found"; exit 1; }
+	if [ -z "$uri" ]; then
+		[ "${2:-}" = optional ] && return 0
+		log "no Debian archive address for $1 found"
+		exit 1
+	fi
 	echo "$uri"
 }
 
@@ -82,9 +88,15 @@ add_sources()
 {
 	local main sec want
 	main=$(archive_uri bookworm)
-	sec=$(archive_uri bookworm-security)
-	want=$(printf 'Types: deb\nURIs: %s\nSuites: trixie trixie-updates sid\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\nTypes: deb\nURIs: %s\nSuites: trixie-security\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-		"$main" "$sec")
+	sec=$(archive_uri bookworm-security optional)
+	want=$(
+		printf 'Types: deb\nURIs: %s\nSuites: trixie trixie-updates sid\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+			"$main"
+		# A machine without the security archive gets trixie without it.
+		[ -z "$sec" ] ||
+			printf '\nTypes: deb\nURIs: %s\nSuites: trixie-security\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+				"$sec"
+	)
 	if [ "$(cat "$APT_PIN" 2>/dev/null)" != "$PIN" ]; then
 		printf '%s\n' "$PIN" >"$APT_PIN"
 	fi
