@@ -149,7 +149,8 @@ t_counters()
 	local rx tx
 	read -r _ rx tx < <($WG show wg0 transfer)
 	echo "rx $rx tx $tx"
-	[ "$rx" -gt 0 ] && [ "$tx" -gt 0 ]
+	[ "$rx" -gt 0 ] || { echo "nothing received from the in-tree peer"; return 1; }
+	[ "$tx" -gt 0 ] || { echo "nothing sent to the in-tree peer"; return 1; }
 	ethtool -S wg0 | grep -E 'rx_auth_fail|rx_replay|rx_handshake_invalid'
 	[ "$(ethtool -S wg0 | awk '/rx_auth_fail:/ { print $2 }')" = 0 ]
 }

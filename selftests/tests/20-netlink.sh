@@ -368,12 +368,22 @@ t_unprivileged()
 # reply is an ack or an error, and the device still answers afterwards.
 t_fuzz()
 {
-	local out
+	local out sum acc rej
 	base_dev
 	$IP link set wg0 up
 	out=$($WGNL fuzz --seed 1 --count 300 wg0)
 	echo "$out"
-	assert_match "$out" 'fuzz: seed 1, 300 requests' "summary"
+	# "fuzz: seed 1, 300 requests (R rare shapes), A accepted (S sets), J rejected":
+	# every request answered, and the mix exercised both outcomes.
+	sum=$(printf '%s\n' "$out" | sed -n \
+		's/^fuzz: seed 1, 300 requests ([0-9]* rare shapes), \([0-9]*\) accepted ([0-9]* sets), \([0-9]*\) rejected$/\1 \2/p')
+	[ -n "$sum" ] || { echo "no fuzz summary line"; return 1; }
+	read -r acc rej <<<"$sum"
+	assert_eq $((acc + rej)) 300 "accepted + rejected"
+	[ "$acc" -gt 0 ] || { echo "no request was accepted"; return 1; }
+	[ "$rej" -gt 0 ] || { echo "no request was rejected"; return 1; }
+	assert_eq "$(printf '%s\n' "$out" | awk '/^fuzz: errno [0-9]+ / { n += $NF } END { print n + 0 }')" \
+		"$rej" "rejections by errno"
 	$WG showconf wg0 >/dev/null
 	$WGNL dump wg0
 	$IP link del wg0

@@ -129,8 +129,10 @@ t_flood_ping()
 	# Each echo request counted once on each side (a keepalive may add).
 	tx=$(($(dev_stat ns1 tx_packets) - tx0)) rx=$(($(dev_stat ns2 rx_packets) - rx0))
 	echo "wg0 packets: ns1 sent $tx, ns2 received $rx"
-	[ "$tx" -ge "$got" ] && [ "$tx" -le $((got + 30)) ] &&
-		[ "$rx" -ge "$got" ] && [ "$rx" -le $((got + 30)) ]
+	[ "$tx" -ge "$got" ] || { echo "ns1 sent fewer than $got"; return 1; }
+	[ "$tx" -le $((got + 30)) ] || { echo "ns1 sent more than $got + 30"; return 1; }
+	[ "$rx" -ge "$got" ] || { echo "ns2 received fewer than $got"; return 1; }
+	[ "$rx" -le $((got + 30)) ] || { echo "ns2 received more than $got + 30"; return 1; }
 	out=$(nsx ns2 "$PING" -f -c 200 -s 1000 -w 60 fd10::1 2>&1 || true)
 	printf '%s\n' "$out" | tail -n 2
 	got=$(ping_received "$out")
@@ -167,7 +169,9 @@ t_direct_send()
 	d1=$(direct_delta ns1 "$d1") d2=$(direct_delta ns2 "$d2")
 	echo "${got:-0}/100 replies of 1000 bytes; sent directly: ns1 $d1, ns2 $d2"
 	# A keepalive may be among them.
-	[ "${got:-0}" -ge 95 ] && [ "$d1" -le 2 ] && [ "$d2" -le 2 ]
+	[ "${got:-0}" -ge 95 ] || { echo "only ${got:-0}/100 replies"; return 1; }
+	[ "$d1" -le 2 ] || { echo "ns1 sent $d1 large packets directly"; return 1; }
+	[ "$d2" -le 2 ] || { echo "ns2 sent $d2 large packets directly"; return 1; }
 }
 
 # iperf_mbits ARGS...: run the iperf3 client in ns1, print the receiver's
@@ -248,7 +252,8 @@ t_iperf3()
 
 	# In order: neither TCP sender detected reordering.
 	echo "reordering seen by TCP: ns1 $(reorder_events ns1), ns2 $(reorder_events ns2)"
-	[ "$(reorder_events ns1)" = 0 ] && [ "$(reorder_events ns2)" = 0 ]
+	assert_eq "$(reorder_events ns1)" 0 "reordering seen by ns1's TCP"
+	assert_eq "$(reorder_events ns2)" 0 "reordering seen by ns2's TCP"
 }
 
 # A flood ping leaves from whichever CPU sends it (tx_direct), and may
@@ -292,7 +297,9 @@ t_order_mixed()
 	r1=$(($(reorder_events ns1) - r1)) r2=$(($(reorder_events ns2) - r2))
 	w=$(($(order_waits) - w0))
 	echo "reordering seen by TCP: ns1 $r1, ns2 $r2; senders waited for another CPU's backlog $w times"
-	[ "$r1" = 0 ] && [ "$r2" = 0 ] && [ "$w" -gt 0 ]
+	assert_eq "$r1" 0 "reordering seen by ns1's TCP"
+	assert_eq "$r2" 0 "reordering seen by ns2's TCP"
+	[ "$w" -gt 0 ] || { echo "no sender waited for another CPU: the race was not tested"; return 1; }
 }
 
 # set_psk NS PEER PSK

@@ -80,7 +80,9 @@ tunnel_ok()
 	wait -n -p first "$a" "$b"
 	rc=$?
 	if [ "$rc" != 0 ]; then
-		[ "$first" = "$a" ] && a=$b
+		if [ "$first" = "$a" ]; then
+			a=$b
+		fi
 		wait "$a"
 		return
 	fi
