@@ -9,6 +9,9 @@
 
 #include <linux/netdevice.h>
 #include <net/genetlink.h>
+#include <net/rtnetlink.h>
+#include <crypto/blake2s.h>
+#include <net/udp_tunnel.h>
 
 /* skb_gso_segment() moved to its own header (upstream 6.4). */
 #ifdef WG_HAVE_NET_GSO_H
@@ -61,5 +64,133 @@ static inline void wg_compat_tstats_free(struct net_device *dev)
 	free_percpu(dev->tstats);
 #endif
 }
+
+/*
+ * rtnl_link_ops::newlink takes its arguments in a struct (6.15).  The
+ * device takes no IFLA attributes: wg_compat_newlink() hands the source
+ * namespace to wg_device_create() (device.c).
+ */
+int wg_device_create(struct net *src_net, struct net_device *dev,
+		     struct netlink_ext_ack *extack);
+#ifdef WG_HAVE_RTNL_NEWLINK_PARAMS
+static inline int wg_compat_newlink(struct net_device *dev,
+				    struct rtnl_newlink_params *params,
+				    struct netlink_ext_ack *extack)
+{
+	return wg_device_create(params->src_net, dev, extack);
+}
+#else
+static inline int wg_compat_newlink(struct net *src_net,
+				    struct net_device *dev,
+				    struct nlattr *tb[], struct nlattr *data[],
+				    struct netlink_ext_ack *extack)
+{
+	return wg_device_create(src_net, dev, extack);
+}
+#endif
+
+/*
+ * BLAKE2s's state became struct blake2s_ctx, and the one-shot blake2s()
+ * takes the key first and the output last (6.18).  Callers name the state
+ * struct wg_blake2s_state and hash in one go with wg_blake2s().
+ */
+#ifdef WG_HAVE_BLAKE2S_CTX
+#define wg_blake2s_state blake2s_ctx
+static inline void wg_blake2s(u8 *out, const u8 *in, const u8 *key,
+			      size_t outlen, size_t inlen, size_t keylen)
+{
+	blake2s(key, keylen, in, inlen, out, outlen);
+}
+#else
+#define wg_blake2s_state blake2s_state
+static inline void wg_blake2s(u8 *out, const u8 *in, const u8 *key,
+			      size_t outlen, size_t inlen, size_t keylen)
+{
+	blake2s(out, in, key, outlen, inlen, keylen);
+}
+#endif
+
+/*
+ * The IPv6 stubs for modules that work without IPv6 loaded are gone: IPv6
+ * is built in (7.0).  The route of an outer IPv6 packet:
+ */
+#ifdef WG_HAVE_IPV6_STUBS
+#include <net/ipv6_stubs.h>
+#else
+#include <net/ipv6.h>
+#endif
+static inline struct dst_entry *wg_compat_ip6_route(struct net *net,
+						    const struct sock *sk,
+						    struct flowi6 *fl)
+{
+#ifdef WG_HAVE_IPV6_STUBS
+	return ipv6_stub->ipv6_dst_lookup_flow(net, sk, fl, NULL);
+#else
+	return ip6_dst_lookup_flow(net, sk, fl, NULL);
+#endif
+}
+
+/*
+ * The UDP tunnel helpers: the transmit functions take the IP control
+ * block's flags last, and the socket setup and release take the struct
+ * sock instead of the struct socket (7.0).
+ */
+static inline void wg_compat_udp_xmit4(struct rtable *rt, struct sock *sk,
+				       struct sk_buff *skb, __be32 src,
+				       __be32 dst, u8 tos, u8 ttl,
+				       __be16 sport, __be16 dport,
+				       bool nocheck)
+{
+#ifdef WG_HAVE_UDP_TUNNEL_CB_FLAGS
+	udp_tunnel_xmit_skb(rt, sk, skb, src, dst, tos, ttl, 0, sport, dport,
+			    false, nocheck, 0);
+#else
+	udp_tunnel_xmit_skb(rt, sk, skb, src, dst, tos, ttl, 0, sport, dport,
+			    false, nocheck);
+#endif
+}
+
+static inline void wg_compat_udp_xmit6(struct dst_entry *dst,
+				       struct sock *sk, struct sk_buff *skb,
+				       struct in6_addr *src,
+				       struct in6_addr *daddr,
+				       u8 prio, u8 ttl, __be16 sport,
+				       __be16 dport)
+{
+#ifdef WG_HAVE_UDP_TUNNEL_CB_FLAGS
+	udp_tunnel6_xmit_skb(dst, sk, skb, skb->dev, src, daddr, prio, ttl, 0,
+			     sport, dport, false, 0);
+#else
+	udp_tunnel6_xmit_skb(dst, sk, skb, skb->dev, src, daddr, prio, ttl, 0,
+			     sport, dport, false);
+#endif
+}
+
+static inline void wg_compat_udp_tunnel_setup(struct net *net,
+					      struct socket *sock,
+					      struct udp_tunnel_sock_cfg *cfg)
+{
+#ifdef WG_HAVE_UDP_TUNNEL_SK
+	setup_udp_tunnel_sock(net, sock->sk, cfg);
+#else
+	setup_udp_tunnel_sock(net, sock, cfg);
+#endif
+}
+
+static inline void wg_compat_udp_tunnel_release(struct socket *sock)
+{
+#ifdef WG_HAVE_UDP_TUNNEL_SK
+	udp_tunnel_sock_release(sock->sk);
+#else
+	udp_tunnel_sock_release(sock);
+#endif
+}
+
+/* from_timer() became timer_container_of() (6.16). */
+#ifdef WG_HAVE_TIMER_CONTAINER_OF
+#define wg_timer_owner(var, timer, field) timer_container_of(var, timer, field)
+#else
+#define wg_timer_owner(var, timer, field) from_timer(var, timer, field)
+#endif
 
 #endif /* _WG_COMPAT_H */

@@ -8,6 +8,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include "compat.h"
 #include "cookie.h"
 #include "device.h"
 #include "peer.h"
@@ -39,7 +40,7 @@ static void precompute_key(u8 key[NOISE_SYMMETRIC_KEY_LEN],
 			   const u8 pubkey[NOISE_PUBLIC_KEY_LEN],
 			   const u8 label[COOKIE_KEY_LABEL_LEN])
 {
-	struct blake2s_state state;
+	struct wg_blake2s_state state;
 
 	blake2s_init(&state, NOISE_SYMMETRIC_KEY_LEN);
 	blake2s_update(&state, label, COOKIE_KEY_LABEL_LEN);
@@ -100,7 +101,7 @@ static void compute_mac1(u8 mac1[COOKIE_LEN], const void *message, size_t len,
 			 const u8 key[NOISE_SYMMETRIC_KEY_LEN])
 {
 	len -= sizeof(struct wg_message_macs);
-	blake2s(mac1, message, key, COOKIE_LEN, len, NOISE_SYMMETRIC_KEY_LEN);
+	wg_blake2s(mac1, message, key, COOKIE_LEN, len, NOISE_SYMMETRIC_KEY_LEN);
 }
 
 /* MAC2 covers the message up to itself, MAC1 included. */
@@ -108,7 +109,7 @@ static void compute_mac2(u8 mac2[COOKIE_LEN], const void *message, size_t len,
 			 const u8 cookie[COOKIE_LEN])
 {
 	len -= sizeof_field(struct wg_message_macs, mac2);
-	blake2s(mac2, message, cookie, COOKIE_LEN, len, COOKIE_LEN);
+	wg_blake2s(mac2, message, cookie, COOKIE_LEN, len, COOKIE_LEN);
 }
 
 /*
@@ -119,7 +120,7 @@ static void compute_mac2(u8 mac2[COOKIE_LEN], const void *message, size_t len,
 static void make_cookie(u8 cookie[COOKIE_LEN], struct sk_buff *skb,
 			struct wg_cookie_checker *checker)
 {
-	struct blake2s_state state;
+	struct wg_blake2s_state state;
 
 	down_read(&checker->secret_lock);
 	if (unlikely(wg_birthdate_has_expired(checker->secret_birthdate,

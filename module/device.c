@@ -364,9 +364,9 @@ static void wg_setup(struct net_device *dev)
 static struct rtnl_link_ops link_ops_wireguard;
 static bool have_link_ops_wireguard;
 
-static int wg_newlink(struct net *src_net, struct net_device *dev,
-		      struct nlattr *tb[], struct nlattr *data[],
-		      struct netlink_ext_ack *extack)
+/* A new device in @src_net, whose UDP sockets will live there. */
+int wg_device_create(struct net *src_net, struct net_device *dev,
+		     struct netlink_ext_ack *extack)
 {
 	struct wg_device *wg = netdev_priv(dev);
 	int ret = -ENOMEM;
@@ -484,7 +484,7 @@ static struct rtnl_link_ops link_ops __read_mostly = {
 	.kind = KBUILD_MODNAME,
 	.priv_size = sizeof(struct wg_device),
 	.setup = wg_setup,
-	.newlink = wg_newlink,
+	.newlink = wg_compat_newlink,
 };
 
 /* The same device under the name wg-quick, networkd and NM ask for. */
@@ -492,7 +492,7 @@ static struct rtnl_link_ops link_ops_wireguard __read_mostly = {
 	.kind = "wireguard",
 	.priv_size = sizeof(struct wg_device),
 	.setup = wg_setup,
-	.newlink = wg_newlink,
+	.newlink = wg_compat_newlink,
 };
 
 /*

@@ -9,6 +9,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include "compat.h"
 #include "noise.h"
 #include "device.h"
 #include "peer.h"
@@ -44,7 +45,7 @@ static atomic64_t keypair_counter = ATOMIC64_INIT(0);
 
 static void mix_hash(u8 hash[NOISE_HASH_LEN], const u8 *src, size_t src_len)
 {
-	struct blake2s_state state;
+	struct wg_blake2s_state state;
 
 	blake2s_init(&state, NOISE_HASH_LEN);
 	blake2s_update(&state, hash, NOISE_HASH_LEN);
@@ -54,8 +55,8 @@ static void mix_hash(u8 hash[NOISE_HASH_LEN], const u8 *src, size_t src_len)
 
 void wg_noise_init(void)
 {
-	blake2s(initial_chaining_key, handshake_name, NULL, NOISE_HASH_LEN,
-		sizeof(handshake_name) - 1, 0);
+	wg_blake2s(initial_chaining_key, handshake_name, NULL, NOISE_HASH_LEN,
+		   sizeof(handshake_name) - 1, 0);
 	memcpy(initial_hash, initial_chaining_key, NOISE_HASH_LEN);
 	mix_hash(initial_hash, identifier_name, sizeof(identifier_name) - 1);
 }
@@ -69,7 +70,7 @@ static void hmac(u8 out[BLAKE2S_HASH_SIZE], const u8 key[BLAKE2S_HASH_SIZE],
 		 const u8 *in, size_t in_len)
 {
 	u8 pad[BLAKE2S_BLOCK_SIZE], inner[BLAKE2S_HASH_SIZE];
-	struct blake2s_state state;
+	struct wg_blake2s_state state;
 	int i;
 
 	memset(pad, 0x36, sizeof(pad));

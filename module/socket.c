@@ -9,6 +9,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include "compat.h"
 #include "device.h"
 #include "peer.h"
 #include "socket.h"
@@ -23,7 +24,6 @@
 #include <linux/inetdevice.h>
 #include <net/udp_tunnel.h>
 #include <net/ipv6.h>
-#include <net/ipv6_stubs.h>
 #include <net/ip6_route.h>
 #include <net/route.h>
 #include <net/inet_common.h>
@@ -167,8 +167,7 @@ static bool routed_into(struct wg_device *wg, const struct wg_endpoint *ep)
 		sock = rcu_dereference_bh(wg->sock6);
 		if (!sock)
 			return false;
-		dst = ipv6_stub->ipv6_dst_lookup_flow(sock_net(sock), sock, &fl,
-						      NULL);
+		dst = wg_compat_ip6_route(sock_net(sock), sock, &fl);
 		if (IS_ERR(dst))
 			return false;
 		into = dst->dev == wg->dev;
@@ -296,9 +295,9 @@ static int send4(struct wg_device *wg, const struct wg_peer *from,
 		wg_stat_inc(wg, WG_STAT_TX_NOMEM);
 		goto err;
 	}
-	udp_tunnel_xmit_skb(rt, sock, skb, fl.saddr, fl.daddr, ds,
-			    ip4_dst_hoplimit(&rt->dst), 0, fl.fl4_sport,
-			    fl.fl4_dport, false, skb_is_gso(skb));
+	wg_compat_udp_xmit4(rt, sock, skb, fl.saddr, fl.daddr, ds,
+			    ip4_dst_hoplimit(&rt->dst), fl.fl4_sport,
+			    fl.fl4_dport, skb_is_gso(skb));
 	goto out;
 
 err:
@@ -347,8 +346,7 @@ static int send6(struct wg_device *wg, const struct wg_peer *from,
 			if (cache)
 				dst_cache_reset(cache);
 		}
-		dst = ipv6_stub->ipv6_dst_lookup_flow(sock_net(sock), sock, &fl,
-						      NULL);
+		dst = wg_compat_ip6_route(sock_net(sock), sock, &fl);
 		if (IS_ERR(dst)) {
 			ret = PTR_ERR(dst);
 			wg_stat_inc(wg, WG_STAT_TX_ROUTE_FAIL);
@@ -368,9 +366,8 @@ static int send6(struct wg_device *wg, const struct wg_peer *from,
 	}
 
 	skb->ignore_df = 1;
-	udp_tunnel6_xmit_skb(dst, sock, skb, skb->dev, &fl.saddr, &fl.daddr, ds,
-			     ip6_dst_hoplimit(dst), 0, fl.fl6_sport,
-			     fl.fl6_dport, false);
+	wg_compat_udp_xmit6(dst, sock, skb, &fl.saddr, &fl.daddr, ds,
+			    ip6_dst_hoplimit(dst), fl.fl6_sport, fl.fl6_dport);
 	goto out;
 
 err:
@@ -590,7 +587,7 @@ static void sock_free(struct sock *sock)
 	if (unlikely(!sock))
 		return;
 	sk_clear_memalloc(sock);
-	udp_tunnel_sock_release(sock->sk_socket);
+	wg_compat_udp_tunnel_release(sock->sk_socket);
 }
 
 static void set_sock_opts(struct socket *sock)
@@ -625,7 +622,7 @@ static int create_bound(struct net *net, struct wg_device *wg, int family,
 	if (ret < 0)
 		return ret;
 	set_sock_opts(*out);
-	setup_udp_tunnel_sock(net, *out, &tunnel_cfg);
+	wg_compat_udp_tunnel_setup(net, *out, &tunnel_cfg);
 	return 0;
 }
 
@@ -657,7 +654,7 @@ retry:
 	if (IS_ENABLED(CONFIG_IPV6) && ipv6_mod_enabled()) {
 		ret = create_bound(net, wg, AF_INET6, bound, &new6);
 		if (ret < 0) {
-			udp_tunnel_sock_release(new4);
+			wg_compat_udp_tunnel_release(new4);
 			new4 = NULL;
 			if (ret == -EADDRINUSE && !port && retries++ < 100)
 				goto retry;

@@ -34,7 +34,7 @@ static unsigned long jitter(void)
 
 static void expired_retransmit_handshake(struct timer_list *timer)
 {
-	struct wg_peer *peer = from_timer(peer, timer,
+	struct wg_peer *peer = wg_timer_owner(peer, timer,
 					  timer_retransmit_handshake);
 
 	if (peer->timer_handshake_attempts > MAX_TIMER_HANDSHAKES) {
@@ -60,7 +60,7 @@ static void expired_retransmit_handshake(struct timer_list *timer)
 
 static void expired_send_keepalive(struct timer_list *timer)
 {
-	struct wg_peer *peer = from_timer(peer, timer, timer_send_keepalive);
+	struct wg_peer *peer = wg_timer_owner(peer, timer, timer_send_keepalive);
 
 	wg_packet_send_keepalive(peer);
 	if (peer->timer_need_another_keepalive) {
@@ -72,7 +72,7 @@ static void expired_send_keepalive(struct timer_list *timer)
 
 static void expired_new_handshake(struct timer_list *timer)
 {
-	struct wg_peer *peer = from_timer(peer, timer, timer_new_handshake);
+	struct wg_peer *peer = wg_timer_owner(peer, timer, timer_new_handshake);
 
 	net_dbg_ratelimited("%s: peer %llu: sent data without an answer for %d s, new handshake\n",
 			    peer->device->dev->name, peer->internal_id,
@@ -83,7 +83,7 @@ static void expired_new_handshake(struct timer_list *timer)
 
 static void expired_zero_key_material(struct timer_list *timer)
 {
-	struct wg_peer *peer = from_timer(peer, timer, timer_zero_key_material);
+	struct wg_peer *peer = wg_timer_owner(peer, timer, timer_zero_key_material);
 
 	/* Clearing takes sleeping locks: do it from process context. */
 	rcu_read_lock_bh();
@@ -111,7 +111,7 @@ static void clear_peer_worker(struct work_struct *work)
 
 static void expired_persistent_keepalive(struct timer_list *timer)
 {
-	struct wg_peer *peer = from_timer(peer, timer,
+	struct wg_peer *peer = wg_timer_owner(peer, timer,
 					  timer_persistent_keepalive);
 
 	if (likely(peer->persistent_keepalive_interval))

@@ -99,6 +99,8 @@ t_iperf()
 rekey_under_traffic()
 {
 	local first now i ok=0
+	[ -e "/sys/module/$WG_MODULE/parameters/time_divisor" ] ||
+		skip "release build: no time_divisor (a rekey takes 2 minutes)"
 	first=$(latest)
 	for i in $(seq 1 60); do
 		nsx "$1" ping -c 1 -W 1 "$2" >/dev/null && ok=$((ok + 1))
