@@ -44,6 +44,10 @@
 #   WG_DEBUG_SMP4_APPEND   their sizes there (added to WG_DEBUG_APPEND)
 #   WG_DEBUG_APPEND="..."  kernel command line of the debug lane (test sizes)
 #   WG_LIGHT_APPEND="..."  the same for the Debian kernels after the first
+#   WG_RELEASE_LANE="*+deb13-*"  kernels whose suite runs the release build
+#                          (WG_DEBUG=0) instead of the debug build; "" for none
+# Every guest must print one result per script it runs plus two; a skip
+# not allowed by selftests/expected-skips fails the run.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -59,6 +63,7 @@ WG_VM_TIMEOUT=${WG_VM_TIMEOUT:-2700}
 WG_TEST_TIMEOUT=${WG_TEST_TIMEOUT:-1200}
 WG_APPEND=${WG_APPEND:-}
 WG_DEBUG_LANE=${WG_DEBUG_LANE:-1}
+WG_RELEASE_LANE=${WG_RELEASE_LANE-*+deb13-*}
 # The debug lane runs what attacks the module: bad netlink input, the two
 # fuzzers, fault injection and teardown under traffic.  Under KASAN,
 # lockdep and kmemleak without KVM everything is 5-10 times slower
@@ -470,18 +475,20 @@ boot_vm()
 # never reached WG-TESTS-BEGIN.
 tally()
 {
-	local log=$1 label=$2 counts p f s
+	local log=$1 label=$2 want=${3:-} counts p f s top n why
 	grep -q '^WG-TESTS-BEGIN' "$log" || return 3
 	counts=$(awk -v label="$label" '
-		function leaf(line, indented,   name, st) {
+		function leaf(line, indented,   name, st, why) {
 			st = (line ~ /^[ \t]*not ok /) ? "fail" : "pass"
 			if (line ~ /# SKIP/) st = "skip"
 			name = line
 			sub(/^[ \t]*(not )?ok [0-9]+ /, "", name)
+			why = name
 			sub(/ # .*/, "", name)
+			sub(/^[^#]*# SKIP ?/, "", why)
 			if (indented && running != "") name = running ": " name
 			if (st == "fail") { fail++; names = names label ": " name "\n" }
-			else if (st == "skip") skip++
+			else if (st == "skip") { skip++; skips = skips "SKIP\t" name "\t" why "\n" }
 			else pass++
 		}
 		/^WG-TESTS-BEGIN/ { begun = 1; next }
@@ -490,6 +497,7 @@ tally()
 		/^# running / { running = $3; subs = 0; subfail = 0; next }
 		/^[ \t]+(not )?ok [0-9]+/ { leaf($0, 1); subs++; if ($0 ~ /^[ \t]*not ok/) subfail++; next }
 		/^(not )?ok [0-9]+/ {
+			top++
 			if (subs == 0) leaf($0, 0)
 			else if ($0 ~ /^not ok/ && subfail == 0) {
 				fail++
@@ -504,30 +512,88 @@ tally()
 				fail++
 				names = names label ": VM stopped during " (running != "" ? running : "the tests") "\n"
 			}
-			printf "%d %d %d\n%s", pass, fail, skip, names
+			printf "%d %d %d %d\n%s%s", pass, fail, skip, top, names, skips
 		}' "$log")
-	read -r p f s <<<"$(head -n 1 <<<"$counts")"
+	read -r p f s top <<<"$(head -n 1 <<<"$counts")"
 	PASS=$((PASS + p)) FAIL=$((FAIL + f)) SKIP=$((SKIP + s))
 	while IFS= read -r n; do
-		[ -n "$n" ] && FAILED_NAMES+=("$n")
+		case $n in
+		'') ;;
+		SKIP$'\t'*)
+			IFS=$'\t' read -r _ n why <<<"$n"
+			if ! skip_expected "$label" "$n"; then
+				echo "not ok - $label: $n: unexpected skip ($why; see selftests/expected-skips)"
+				FAIL=$((FAIL + 1))
+				FAILED_NAMES+=("$label: $n: unexpected skip ($why)")
+			fi ;;
+		*) FAILED_NAMES+=("$n") ;;
+		esac
 	done < <(tail -n +2 <<<"$counts")
 	if ! grep -q '^WG-TESTS-END' "$log"; then
 		echo "# $label: VM stopped before WG-TESTS-END (see $log)"
+	elif [ -n "$want" ] && [ "$top" != "$want" ]; then
+		echo "not ok - $label: $top results, $want expected (a script or a result went missing)"
+		FAIL=$((FAIL + 1))
+		FAILED_NAMES+=("$label: $top results, $want expected")
 	fi
 	return 0
+}
+
+# skip_expected LABEL NAME: selftests/expected-skips allows NAME to skip
+# on the lane LABEL (lines "LANE-GLOB<tab>NAME-GLOB<tab>why").
+skip_expected()
+{
+	local lane name why
+	while IFS=$'\t' read -r lane name why; do
+		case $lane in ''|'#'*) continue ;; esac
+		# shellcheck disable=SC2053
+		if [[ $1 == $lane && $2 == $name ]]; then
+			return 0
+		fi
+	done <"$HERE/expected-skips"
+	return 1
+}
+
+# expected_results MODE ONLY: the top-level results a guest of MODE prints:
+# one per script it runs (guest-init.sh's choice, made again here), plus
+# "objects created = destroyed" and "kernel log clean".
+expected_results()
+{
+	local n=0 t g globs=()
+	case $1 in
+	check)
+		IFS=, read -ra globs <<<"$2"
+		for t in "$HERE"/tests/*.sh; do
+			for g in "${globs[@]}"; do
+				# shellcheck disable=SC2053
+				if [[ ${t##*/} == $g || ${t##*/} == $g* ]]; then
+					n=$((n + 1))
+					break
+				fi
+			done
+		done ;;
+	interop-a)
+		for t in "$HERE"/interop/[0-9]*.sh; do
+			if [ -e "$t" ]; then n=$((n + 1)); fi
+		done ;;
+	*) n=1 ;;
+	esac
+	echo $((n + 2))
 }
 
 # run_vm LABEL VMLINUZ INITRD MODE LOG [APPEND]: boot, and boot once more
 # if the guest died before the tests began.
 run_vm()
 {
-	local label=$1 vmlinuz=$2 initrd=$3 mode=$4 log=$5 extra=${6:-} try
+	local label=$1 vmlinuz=$2 initrd=$3 mode=$4 log=$5 extra=${6:-} try want
 	for try in 1 2; do
 		say "$label: booting ($mode)"
 		boot_vm "$vmlinuz" "$initrd" \
 			"wgtest.mode=$mode wgtest.only=$WG_ONLY wgtest.timeout=$WG_TEST_TIMEOUT $extra" \
 			"$log" ""
-		if tally "$log" "$label"; then
+		want=
+		[ "$mode" != check ] || want=$(expected_results check "$WG_ONLY")
+		if tally "$log" "$label" "$want"; then
 			return 0
 		fi
 		if [ $try = 1 ]; then
@@ -584,9 +650,9 @@ run_interop()
 		grep -q '^WG-TESTS-BEGIN' "$dir/interop-a.log" || ok=0
 		grep -q '^WG-TESTS-BEGIN' "$dir/interop-b.log" || ok=0
 		if [ $ok = 1 ] || [ $try = 2 ]; then
-			tally "$dir/interop-a.log" "$label" ||
+			tally "$dir/interop-a.log" "$label" "$(expected_results interop-a)" ||
 				result fail "$label: test VM died before tests began"
-			tally "$dir/interop-b.log" "$label peer" ||
+			tally "$dir/interop-b.log" "$label peer" "$(expected_results interop-b)" ||
 				result fail "$label peer: VM died before tests began"
 			return 0
 		fi
@@ -740,6 +806,15 @@ fi
 
 mkdir -p "$WG_RESULTS"
 build_tools
+if [ "$cmd" = check ]; then
+	# A check hidden in an && list cannot fail its case.
+	if bash "$HERE/lint-asserts.sh" >"$WG_RESULTS/lint.log" 2>&1; then
+		result ok "lint: every assertion can fail its case"
+	else
+		sed 's/^/# /' "$WG_RESULTS/lint.log"
+		result fail "lint: every assertion can fail its case" "see $WG_RESULTS/lint.log"
+	fi
+fi
 
 first=1
 for line in "${selected[@]}"; do
@@ -785,6 +860,13 @@ for line in "${selected[@]}"; do
 
 	debug=1
 	[ "$cmd" != bench ] || debug=0	# measure the module users build
+	# One lane tests the module users build: no self-tests, no object
+	# accounting, no time_divisor (the cases that need it skip there).
+	# shellcheck disable=SC2053
+	if [ "$cmd" = check ] && [[ $rel == $WG_RELEASE_LANE ]] && [ "$rel" != "$DEBUG_REL" ]; then
+		debug=0
+		lane="$lane release build"
+	fi
 	say "$lane: building wg.ko (WG_DEBUG=$debug)"
 	ko=
 	if [ $chroot_ok = 0 ]; then
