@@ -88,7 +88,7 @@ WG_DEBUG_SMP4_APPEND=${WG_DEBUG_SMP4_APPEND:-wgtest.cycles=10 wgtest.rounds=7 wg
 # Test sizes on the Debian kernels after the first (6.12): the fuzzers',
 # the scale test's and the teardown test's full sizes run once per make
 # check, on 6.1.
-WG_LIGHT_APPEND=${WG_LIGHT_APPEND-wgtest.nlcount=25000 wgtest.pktcount=10000 wgtest.cycles=300 wgtest.rounds=10 wgtest.scalepeers=100}
+WG_LIGHT_APPEND=${WG_LIGHT_APPEND-wgtest.nlcount=25000 wgtest.pktcount=10000 wgtest.cycles=300 wgtest.rounds=10 wgtest.scalepeers=100 wgtest.paritycookies=0}
 VM_SMP=2
 JOBS=$(nproc)
 

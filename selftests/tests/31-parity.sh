@@ -160,6 +160,73 @@ t_counts_as_intree()
 	assert_match "$ours" 'after a keepalive: ns1 dev [0-9]+ 12 [0-9]+ 12 '
 }
 
+# udp_in NS: UDP datagrams NS's stack has received (delivered or not).
+udp_in()
+{
+	nsx "$1" awk '$1 == "Udp:" {
+		if (!h) { for (i = 2; i <= NF; i++) n[i] = $i; h = 1; next }
+		for (i = 2; i <= NF; i++)
+			if (n[i] == "InDatagrams" || n[i] == "InErrors" || n[i] == "NoPorts") s += $i
+		print s
+		exit
+	}' /proc/net/snmp
+}
+
+# cookie_flood KIND MODULE: ns3 (a second link into ns1) replays ns2's
+# handshake initiation until ns1, under load, answers with cookie replies;
+# prints "<datagrams ns3 received> <ns1 wg0 tx_bytes - its peer's tx>".
+cookie_flood()
+{
+	local n0 out
+	use_module "$2"
+	pair_setup "$1"
+	ns_add ns3
+	veth_pair ns1 v13 ns3 v31
+	$IP -n ns1 addr add 198.51.100.1/24 dev v13
+	$IP -n ns3 addr add 198.51.100.2/24 dev v31
+	capture_start ns1 v1 /tmp/parity-init.bin --dport 10001 --type 1 \
+		--len 148 --direction in --timeout 30
+	wait_for 30 tping ns2 10.10.0.1
+	capture_wait >/dev/null
+	n0=$(udp_in ns3)
+	for _ in 1 2 3; do
+		out=$(nsx ns3 "$WGPKT" send --to 198.51.100.1:10001 \
+			--bind-port 10003 --file /tmp/parity-init.bin --count 4000 \
+			--recv-timeout 2)
+		assert_match "$out" '^received type 3: [0-9]' "wgpkt's summary"
+		if assert_match "$out" '^received type 3: [1-9]' >/dev/null; then
+			break
+		fi
+	done
+	# Quiet again: both ends' last messages are counted.
+	wait_for 20 tping ns2 10.10.0.1
+	echo "$(($(udp_in ns3) - n0)) $(($(nsx ns1 cat /sys/class/net/wg0/statistics/tx_bytes) - $(wg_tx ns1 wg0 "$P2")))"
+	_case_cleanup
+}
+
+t_cookie_counts_as_intree()
+{
+	local ref ours n extra
+	[ "$(wgtest_arg paritycookies 1)" = 1 ] ||
+		skip "once per make check, on the first kernel (wgtest.paritycookies=0)"
+	modprobe -n -q wireguard || skip "no in-tree wireguard module"
+	need_wgpkt
+	at_case_exit 'use_module "$WG_MODULE" >/dev/null 2>&1'
+	cookie_flood wireguard wireguard >/tmp/parity-ref
+	cookie_flood "$WG_KIND" "$WG_MODULE" >/tmp/parity-ours
+	ref=$(tail -n 1 /tmp/parity-ref) ours=$(tail -n 1 /tmp/parity-ours)
+	echo "in-tree: $ref (datagrams to ns3, device tx beyond the peer's)"
+	echo "wg:      $ours"
+	# Every datagram to ns3 is a 64-byte cookie reply, and the device
+	# counts it while no peer does: so in both.
+	read -r n extra <<<"$ref"
+	[ "$n" -gt 0 ]
+	assert_eq "$extra" $((64 * n)) "in-tree: device tx beyond the peer's"
+	read -r n extra <<<"$ours"
+	[ "$n" -gt 0 ]
+	assert_eq "$extra" $((64 * n)) "wg: device tx beyond the peer's"
+}
+
 # onion_setup OUTER: ns2 gets a second device wg1 (port 5) whose peer is
 # ns1's wg0; ns1's wg0 reaches it as a second peer through the first
 # tunnel, over IPv4 (OUTER=4: endpoint 10.10.0.2:5) or IPv6 (OUTER=6:
@@ -239,9 +306,10 @@ onion()
 t_onion_v4() { onion 4; }
 t_onion_v6() { onion 6; }
 
-ktap_plan 4
+ktap_plan 5
 run_case "10 pings: device and peer count 1,428 bytes sent, 1,372 received" t_ten_pings
 run_case "device and peer counts equal the in-tree driver's" t_counts_as_intree
+run_case "cookie replies counted on the device as by the in-tree driver" t_cookie_counts_as_intree
 run_case "onion routing through one device, IPv4 outer; loops dropped" t_onion_v4
 run_case "onion routing through one device, IPv6 outer; loops dropped" t_onion_v6
 ktap_finished
