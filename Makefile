@@ -4,7 +4,9 @@
 # make install         modules_install + depmod (+ modprobe.d, see README)
 # make dkms-install    register, build and install through DKMS
 # make demo            boot a VM and show two namespaces talking over wg
-# make check           run every test on every supported kernel
+# make check           the tests on every kernel Debian users run (< 40 min)
+# make check-debug     the sanitizer lane (KASAN, lockdep, kmemleak, ...)
+# make check-all       both, and the full suite on every lane
 # make bench           measure throughput (see README)
 
 KERNELRELEASE_RUNNING := $(shell uname -r)
@@ -44,6 +46,12 @@ dkms-install:
 check:
 	bash selftests/run.sh check
 
+check-debug:
+	bash selftests/run.sh check-debug
+
+check-all:
+	bash selftests/run.sh check-all
+
 demo:
 	bash selftests/run.sh demo
 
@@ -51,4 +59,4 @@ bench:
 	bash selftests/run.sh bench
 
 .PHONY: all module clean install install-modprobe-conf uninstall-modprobe-conf \
-	dkms-install check demo bench
+	dkms-install check check-debug check-all demo bench

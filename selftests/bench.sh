@@ -101,17 +101,6 @@ bench_cleanup()
 	_case_cleanup
 }
 
-# use_module wireguard|wg: make it the loaded WireGuard module.
-use_module()
-{
-	local want=$1 other=wireguard
-	[ "$want" != wireguard ] || other=$WG_MODULE
-	if [ -d "/sys/module/$other" ]; then
-		wait_for 60 modprobe -r "$other"
-	fi
-	modprobe "$want"
-}
-
 # column_up COLUMN: the module COLUMN runs on loaded (wireguard-go's peers
 # in the handshake test are in-tree devices; veth needs none), and its
 # tunnel up (pair_up).

@@ -201,6 +201,18 @@ unload_wg()
 	fi
 }
 
+# use_module MODULE: make MODULE ($WG_MODULE or the in-tree wireguard) the
+# loaded WireGuard module: both provide the "wireguard" netlink family.
+use_module()
+{
+	local other=$WG_REF_MODULE
+	[ "$1" != "$WG_REF_MODULE" ] || other=$WG_MODULE
+	if [ -d "/sys/module/$other" ]; then
+		wait_for 60 modprobe -r "$other"
+	fi
+	modprobe "$1"
+}
+
 # --- namespaces and links -----------------------------------------------
 # Everything made through these is removed when the current case ends.
 

@@ -143,14 +143,24 @@ ping_received()
 		tail -n 1
 }
 
+# snmp_sum NS PROTO FIELD...: the sum of PROTO's FIELDs in NS's
+# /proc/net/snmp (PROTO as it is written there: Icmp, Udp, ...).
+snmp_sum()
+{
+	local ns=$1 proto=$2
+	shift 2
+	nsx "$ns" awk -v proto="$proto:" -v fields=" $* " '$1 == proto {
+		if (!h) { for (i = 2; i <= NF; i++) n[i] = $i; h = 1; next }
+		for (i = 2; i <= NF; i++) if (index(fields, " " n[i] " ")) s += $i
+		print s + 0
+		exit
+	}' /proc/net/snmp
+}
+
 # icmp_echo_replies NS: IPv4 echo replies NS has received so far.
 icmp_echo_replies()
 {
-	nsx "$1" awk '$1 == "Icmp:" {
-		if (!h) { for (i = 2; i <= NF; i++) n[i] = $i; h = 1; next }
-		for (i = 2; i <= NF; i++) if (n[i] == "InEchoReps") print $i
-		exit
-	}' /proc/net/snmp
+	snmp_sum "$1" Icmp InEchoReps
 }
 
 # replies_ge NS MIN

@@ -114,18 +114,6 @@ udp_listening()
 	[ -n "$(nsx "$1" ss -Huln "sport = :$2")" ]
 }
 
-# use_module MODULE: make MODULE (wg or the in-tree wireguard) the loaded
-# WireGuard module: both provide the "wireguard" netlink family.
-use_module()
-{
-	local other=wireguard
-	[ "$1" != wireguard ] || other=$WG_MODULE
-	if [ -d "/sys/module/$other" ]; then
-		wait_for 60 modprobe -r "$other"
-	fi
-	modprobe "$1"
-}
-
 # --- cases ------------------------------------------------------------------
 
 t_ten_pings()
@@ -163,13 +151,7 @@ t_counts_as_intree()
 # udp_in NS: UDP datagrams NS's stack has received (delivered or not).
 udp_in()
 {
-	nsx "$1" awk '$1 == "Udp:" {
-		if (!h) { for (i = 2; i <= NF; i++) n[i] = $i; h = 1; next }
-		for (i = 2; i <= NF; i++)
-			if (n[i] == "InDatagrams" || n[i] == "InErrors" || n[i] == "NoPorts") s += $i
-		print s
-		exit
-	}' /proc/net/snmp
+	snmp_sum "$1" Udp InDatagrams InErrors NoPorts
 }
 
 # cookie_flood KIND MODULE: ns3 (a second link into ns1) replays ns2's

@@ -30,18 +30,6 @@ fi
 K1="" P1="" K2="" P2=""
 BEH_OUT=
 
-# use_module MODULE: make MODULE (ours or the in-tree wireguard) the loaded
-# WireGuard module: both provide the "wireguard" netlink family.
-use_module()
-{
-	local other=wireguard
-	[ "$1" != wireguard ] || other=$WG_MODULE
-	if [ -d "/sys/module/$other" ]; then
-		wait_for 60 modprobe -r "$other"
-	fi
-	modprobe "$1"
-}
-
 # both FUNCTION: FUNCTION KIND once with the in-tree module, once with
 # ours; its standard output is the observable text, which must be the
 # same.  Leaves ours loaded.  BEH_OUT is our text.
