@@ -121,7 +121,7 @@ newest_612_deb12()
 HOST_PKGS="qemu-system-x86 busybox-static iproute2 wireguard-tools wireguard-go
 	iperf3 ncat iptables dkms sparse kmod cpio xz-utils gcc make bc flex
 	bison libelf-dev python3 tcpdump rsync coreutils util-linux
-	ethtool iputils-ping libc6-dev linux-source-6.1 debootstrap"
+	ethtool iputils-ping libc6-dev libssl-dev linux-source-6.1 debootstrap"
 
 resolve()
 {
