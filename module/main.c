@@ -24,6 +24,14 @@ unsigned int wg_time_divisor = 1;
 module_param_named(time_divisor, wg_time_divisor, uint, 0444);
 MODULE_PARM_DESC(time_divisor,
 		 "debug builds only: divide every protocol time by this (default 1)");
+u64 wg_rekey_after_messages = REKEY_AFTER_MESSAGES;
+module_param_named(rekey_after_messages, wg_rekey_after_messages, ullong, 0444);
+MODULE_PARM_DESC(rekey_after_messages,
+		 "debug builds only: start a new handshake after sending this many messages with a key (default 2^60)");
+u64 wg_reject_after_messages = REJECT_AFTER_MESSAGES;
+module_param_named(reject_after_messages, wg_reject_after_messages, ullong, 0444);
+MODULE_PARM_DESC(reject_after_messages,
+		 "debug builds only: use a key for at most this many messages (default 2^64 - 8130)");
 #endif
 
 static bool wg_run_selftests(void)
@@ -38,6 +46,11 @@ static int __init wg_mod_init(void)
 
 	if (!wg_time_divisor)
 		return -EINVAL;
+#ifdef CONFIG_WG_DEBUG
+	if (!wg_reject_after_messages ||
+	    wg_reject_after_messages > REJECT_AFTER_MESSAGES)
+		return -EINVAL;
+#endif
 
 	ret = wg_ratelimiter_slab_init();
 	if (ret < 0)

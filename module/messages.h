@@ -54,6 +54,19 @@ enum wg_limits {
 #define REKEY_AFTER_MESSAGES BIT_ULL(60)
 #define REJECT_AFTER_MESSAGES (U64_MAX - COUNTER_WINDOW_SIZE - 1)
 
+/*
+ * The limits the data path applies.  A debug build (WG_DEBUG=1) can lower
+ * them with the module parameters rekey_after_messages and
+ * reject_after_messages, so that tests reach them; a normal build has the
+ * constants.  The replay window's own bound stays REJECT_AFTER_MESSAGES.
+ */
+#ifdef CONFIG_WG_DEBUG
+extern u64 wg_rekey_after_messages, wg_reject_after_messages;
+#else
+#define wg_rekey_after_messages REKEY_AFTER_MESSAGES
+#define wg_reject_after_messages REJECT_AFTER_MESSAGES
+#endif
+
 enum wg_message_type {
 	MESSAGE_INVALID = 0,
 	MESSAGE_HANDSHAKE_INITIATION = 1,

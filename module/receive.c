@@ -266,7 +266,7 @@ static enum wg_stat decrypt_packet(struct sk_buff *skb,
 		     wg_birthdate_has_expired(keypair->receiving.birthdate,
 					      REJECT_AFTER_TIME) ||
 		     READ_ONCE(keypair->receiving_counter.counter) >=
-			     REJECT_AFTER_MESSAGES)) {
+			     wg_reject_after_messages)) {
 		WRITE_ONCE(keypair->receiving.is_valid, false);
 		return WG_STAT_RX_EXPIRED_KEYPAIR;
 	}

@@ -123,7 +123,7 @@ static void keep_key_fresh(struct wg_peer *peer)
 	rcu_read_lock_bh();
 	keypair = rcu_dereference_bh(peer->keypairs.current_keypair);
 	send = keypair && READ_ONCE(keypair->sending.is_valid) &&
-	       (atomic64_read(&keypair->sending_counter) > REKEY_AFTER_MESSAGES ||
+	       (atomic64_read(&keypair->sending_counter) > wg_rekey_after_messages ||
 		(keypair->i_am_the_initiator &&
 		 wg_birthdate_has_expired(keypair->sending.birthdate,
 					  REKEY_AFTER_TIME)));
@@ -571,7 +571,7 @@ static unsigned int take_bundle(struct wg_peer *peer,
 	       (skb = __skb_dequeue(&peer->staged_packet_queue)) != NULL) {
 		u64 nonce = atomic64_inc_return(&keypair->sending_counter) - 1;
 
-		if (unlikely(nonce >= REJECT_AFTER_MESSAGES)) {
+		if (unlikely(nonce >= wg_reject_after_messages)) {
 			__skb_queue_head(&peer->staged_packet_queue, skb);
 			WRITE_ONCE(keypair->sending.is_valid, false);
 			*exhausted = true;
