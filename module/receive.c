@@ -520,7 +520,12 @@ static void deliver(struct wg_peer *peer, struct sk_buff *skb,
 	skb->protocol = ip_tunnel_parse_protocol(skb);
 	if (skb->protocol == htons(ETH_P_IP)) {
 		len = ntohs(ip_hdr(skb)->tot_len);
-		if (unlikely(len < sizeof(struct iphdr)))
+		/*
+		 * A header shorter than 20 bytes or longer than the packet is
+		 * counted here, not handed to the stack to drop.
+		 */
+		if (unlikely(len < sizeof(struct iphdr) ||
+			     ip_hdr(skb)->ihl < 5 || len < ip_hdr(skb)->ihl * 4))
 			goto bad_inner;
 		if (unlikely(INET_ECN_decapsulate(skb, PACKET_CB(skb)->ds,
 						  ip_hdr(skb)->tos) > 1))
