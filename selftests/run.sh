@@ -11,6 +11,7 @@
 #   bash selftests/run.sh check-all    both, and the full suite on every lane
 #   bash selftests/run.sh demo         walkthrough on the first kernel
 #   bash selftests/run.sh bench        in-tree vs wg vs wireguard-go (selftests/bench.sh)
+#                                      on the first kernel (WG_KERNELS='*': all)
 #
 # make check fits in 40 minutes on a bare 2-core machine: the full suite on
 # bookworm's 6.1 (debug build, full sizes, interop) and on trixie's 6.12
@@ -28,8 +29,9 @@
 # Environment knobs:
 #   WG_KERNELS="6.1*"      only kernels whose release matches one of these globs
 #   WG_ONLY="00"           only guest test scripts matching this glob (or glob*)
-#   WG_INTEROP=0           skip the two-VM interop run (1: first kernel
-#                          only, the default; all: every kernel)
+#   WG_INTEROP=0           skip the two-VM interop run (1, the default: the
+#                          first kernel and the release-build lane; all:
+#                          every kernel)
 #   WG_DKMS=0              skip the DKMS build check
 #   WG_SRC=DIR             build the module from DIR instead of this tree
 #   WG_RESULTS=DIR         logs (default /tmp/wg-results)
@@ -72,6 +74,7 @@ TOP=$(dirname "$HERE")
 WG_CACHE=${WG_CACHE:-/var/cache/wg-selftests}
 WG_SRC=${WG_SRC:-$TOP}
 WG_RESULTS=${WG_RESULTS:-/tmp/wg-results}
+WG_KERNELS_GIVEN=${WG_KERNELS:+1}
 WG_KERNELS=${WG_KERNELS:-*}
 WG_ONLY=${WG_ONLY:-*}
 WG_INTEROP=${WG_INTEROP:-1}
@@ -778,6 +781,11 @@ with open(sys.argv[3], "w") as f:
 	result ok "$rel: bench results"
 }
 
+# Sourced by selftests/mutants.sh: the functions above, no run.
+if [ "${BASH_SOURCE[0]}" != "$0" ]; then
+	return 0
+fi
+
 # --- main -----------------------------------------------------------------
 
 mkdir -p "$WG_CACHE"
@@ -832,7 +840,9 @@ if [ "$cmd" = check ] && [ "$WG_DEBUG_LANE" != 0 ]; then
 	fi
 fi
 [ ${#selected[@]} -gt 0 ] || { echo "no kernel matches WG_KERNELS=$WG_KERNELS" >&2; exit 2; }
-[ "$cmd" = check ] || [ "$cmd" = bench ] || selected=("${selected[0]}")
+# demo, and bench unless WG_KERNELS names kernels: the first kernel.
+[ "$cmd" = check ] || { [ "$cmd" = bench ] && [ -n "$WG_KERNELS_GIVEN" ]; } ||
+	selected=("${selected[0]}")
 
 mkdir -p "$WG_RESULTS"
 build_tools
@@ -979,7 +989,8 @@ for line in "${selected[@]}"; do
 					WG_VM_TIMEOUT=$((WG_VM_TIMEOUT * 3)) \
 					run_interop "$rel interop" "$vmlinuz" "$out/initrd.cpio" "$out"
 			fi
-		elif [ "$WG_INTEROP" = all ] || { [ "$WG_INTEROP" = 1 ] && [ $first = 1 ]; }; then
+		elif [ "$WG_INTEROP" = all ] || { [ "$WG_INTEROP" = 1 ] &&
+			{ [ $first = 1 ] || [ "$debug" = 0 ]; }; }; then
 			run_interop "$rel interop" "$vmlinuz" "$out/initrd.cpio" "$out"
 		fi ;;
 	demo)
