@@ -102,6 +102,18 @@ static inline void wg_stat_inc(struct wg_device *wg, enum wg_stat stat)
 	wg_stat_add(wg, stat, 1);
 }
 
+/*
+ * Queued handshakes at which the device is under load and demands cookies.
+ * A debug build lowers it with the module parameter under_load_handshakes
+ * (the debug lane's KASAN kernel cannot send a flood fast enough).
+ */
+#ifdef CONFIG_WG_DEBUG
+extern unsigned int wg_under_load_handshakes;
+#define WG_UNDER_LOAD_HANDSHAKES READ_ONCE(wg_under_load_handshakes)
+#else
+#define WG_UNDER_LOAD_HANDSHAKES (MAX_QUEUED_INCOMING_HANDSHAKES / 8)
+#endif
+
 int wg_device_init(void);
 void wg_device_uninit(void);
 /* True if @dev is one of ours (either link kind). */

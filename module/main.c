@@ -32,6 +32,10 @@ u64 wg_reject_after_messages = REJECT_AFTER_MESSAGES;
 module_param_named(reject_after_messages, wg_reject_after_messages, ullong, 0444);
 MODULE_PARM_DESC(reject_after_messages,
 		 "debug builds only: use a key for at most this many messages (default 2^64 - 8130)");
+unsigned int wg_under_load_handshakes = MAX_QUEUED_INCOMING_HANDSHAKES / 8;
+module_param_named(under_load_handshakes, wg_under_load_handshakes, uint, 0644);
+MODULE_PARM_DESC(under_load_handshakes,
+		 "debug builds only: queued handshakes that make the device demand cookies (default 512)");
 #endif
 
 static bool wg_run_selftests(void)

@@ -103,7 +103,7 @@ static bool handshake_under_load(struct wg_device *wg)
 
 	/* Stay in cookie mode for a second after the pressure goes away. */
 	under_load = atomic_read(&wg->handshake_queue_len) >=
-		     MAX_QUEUED_INCOMING_HANDSHAKES / 8;
+		     WG_UNDER_LOAD_HANDSHAKES;
 	if (under_load) {
 		WRITE_ONCE(wg->last_under_load, ktime_get_coarse_boottime_ns());
 	} else {

@@ -211,6 +211,22 @@ at_case_exit()
 	_tl_trap
 }
 
+# lower_under_load: with wgtest.underload=N (the debug lane, whose KASAN
+# kernel cannot flood a device fast enough) a debug build's device is
+# under load from N queued handshakes on (module parameter
+# under_load_handshakes, default 512) until the case ends.
+lower_under_load()
+{
+	local n p=/sys/module/$WG_MODULE/parameters/under_load_handshakes
+	n=$(wgtest_arg underload 0)
+	if [ "$n" = 0 ] || [ ! -w "$p" ]; then
+		return 0
+	fi
+	at_case_exit "echo $(cat "$p") >$p"
+	echo "$n" >"$p"
+	echo "under load from $n queued handshakes (wgtest.underload)"
+}
+
 # bg_nsx OUT NS CMD...: run CMD in NS in the background, output to OUT;
 # BG_PID is its pid.
 bg_nsx()

@@ -452,6 +452,7 @@ t_handshake_flood()
 	need_wgpkt
 	need_stats
 	tunnel_setup
+	lower_under_load
 	ns3_setup
 	capture_start ns1 v1 /tmp/init.bin --dport 10001 --type 1 --len 148 \
 		--direction in --timeout 30
