@@ -51,7 +51,7 @@
 #                          kmemleak, lockdep, UBSAN, debug objects and fault
 #                          injection
 #   WG_DEBUG_ONLY="..."    test scripts of the debug lane (comma-separated
-#                          globs; default: load, netlink, tunnel, parity,
+#                          globs; default: load, netlink, tunnel,
 #                          robustness, wireguard-go, the fuzzers, fault
 #                          injection and teardown)
 #   WG_DEBUG_INTEROP=0     no interop VMs on the debug kernel (default 1)
@@ -106,8 +106,10 @@ WG_RELEASE_LANE=${WG_RELEASE_LANE-*+deb13-*}
 # WG_DEBUG_INTEROP, the in-tree driver in a second VM).  Under KASAN,
 # lockdep and kmemleak without KVM everything is 5-10 times slower
 # (21-config took 9 min there); the configuration, scale and wg-quick
-# scripts run on the Debian kernels only.
-WG_DEBUG_ONLY=${WG_DEBUG_ONLY:-00,20,30,31,33,40,60,61,62,63}
+# scripts run on the Debian kernels only, and so does 31-parity: its
+# exact byte counts must be read within the 10 s before a passive
+# keepalive, which the KASAN kernel does not manage (1460 for 1428).
+WG_DEBUG_ONLY=${WG_DEBUG_ONLY:-00,20,30,33,40,60,61,62,63}
 WG_DEBUG_SMP4=${WG_DEBUG_SMP4:-63}
 # Sizes there (make check's time budget): 60 sends 10,000 requests
 # (72 s for 20,000), 62 runs 20 rounds (266 s for 40); 63's teardown
