@@ -35,7 +35,9 @@ setup()
 
 	# wireguard-go daemonizes; its socket is /var/run/wireguard/wgo0.sock.
 	nsx gons2 wireguard-go wgo0
-	wait_for 10 test -S /var/run/wireguard/wgo0.sock
+	# The socket file exists from bind(), before wireguard-go listens
+	# (wg says "No such device" then; seen on the KASAN kernel).
+	wait_for 20 nsx gons2 "$WG" show wgo0
 	wg_set_key gons2 wgo0 "$k2"
 	nsx gons2 $WG set wgo0 listen-port 20002 peer "$p1" preshared-key "$f" \
 		allowed-ips $A_TUN/32
