@@ -8,6 +8,7 @@
 #   wgtest.mode=bench      run /selftests/bench.sh
 #   wgtest.mode=interop-a  bring up the link, run /selftests/interop/[0-9]*.sh
 #   wgtest.mode=interop-b  bring up the link, run /selftests/interop/peer.sh
+#   wgtest.mode=mutants    selftests/mutants.sh: /selftests/mutants-guest.sh
 #   wgtest.only=GLOB[,GLOB] only test scripts whose name matches GLOB or GLOB*
 #   wgtest.timeout=SECONDS limit per test script (default 600)
 # Output is KTAP between the WG-TESTS-BEGIN and WG-TESTS-END markers; the
@@ -86,6 +87,12 @@ fi
 dmesg -c >/tmp/boot-dmesg
 cat /proc/kmsg >/tmp/kmsg-all 2>/dev/null &
 kmsg_pid=$!
+if [ "$mode" = mutants ]; then
+	# Its own markers and verdicts, one kernel for many mutants.
+	bash /selftests/mutants-guest.sh
+	sync
+	poweroff -f
+fi
 echo "wgtest: tests begin" >/dev/kmsg
 echo "WG-TESTS-BEGIN $mode $(uname -r)"
 echo "KTAP version 1"
