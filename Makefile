@@ -8,6 +8,7 @@
 # make check-debug     the sanitizer lane (KASAN, lockdep, kmemleak, ...)
 # make check-all       both, and the full suite on every lane
 # make bench           measure throughput (see README)
+# make mutants         the mutation check: does the suite kill deliberate bugs?
 
 KERNELRELEASE_RUNNING := $(shell uname -r)
 KDIR ?= /lib/modules/$(KERNELRELEASE_RUNNING)/build
@@ -58,5 +59,8 @@ demo:
 bench:
 	bash selftests/run.sh bench
 
+mutants:
+	bash selftests/mutants.sh
+
 .PHONY: all module clean install install-modprobe-conf uninstall-modprobe-conf \
-	dkms-install check check-debug check-all demo bench
+	dkms-install check check-debug check-all demo bench mutants
