@@ -216,7 +216,7 @@ reorder_events()
 
 t_iperf3()
 {
-	local rx0 tx0 rx1 tx1 rate
+	local rx0 tx0 rx1 tx1 rate pk0 pk1 ud0 ud1
 	need_cmd iperf3
 	tunnel_setup
 	tunnel_up
@@ -224,12 +224,23 @@ t_iperf3()
 	wait_for 20 server_listening
 
 	tx0=$(wg_tx ns1 wg0 "$P2")
+	# ns1 first, ns2 last: a datagram in flight meanwhile is counted
+	# by ns1 only.
+	pk0=$(dev_stat ns1 tx_packets) ud0=$(snmp_sum ns2 Udp InDatagrams)
 	rate=$(iperf_mbits)
 	echo "TCP ns1 -> ns2: $rate Mbits/sec"
 	gt "$rate" 0
+	ud1=$(snmp_sum ns2 Udp InDatagrams) pk1=$(dev_stat ns1 tx_packets)
 	tx1=$(wg_tx ns1 wg0 "$P2")
 	echo "wg transfer ns1 tx: +$((tx1 - tx0)) bytes"
 	[ $((tx1 - tx0)) -gt 262144 ]
+	# ip -s link counts every datagram sent, also those of an outer
+	# batch (send.c): at least as many as ns2's UDP took in (only the
+	# tunnel's, TCP inside).
+	echo "ns1 wg0 tx_packets +$((pk1 - pk0)), ns2 UDP datagrams in +$((ud1 - ud0))"
+	[ $((ud1 - ud0)) -gt 100 ] || { echo "too few datagrams to compare"; return 1; }
+	[ $((pk1 - pk0)) -ge $((ud1 - ud0)) ] ||
+		{ echo "ns1 wg0 counted fewer packets than ns2 received"; return 1; }
 
 	rx0=$(wg_rx ns1 wg0 "$P2")
 	rate=$(iperf_mbits -R)
@@ -350,9 +361,12 @@ t_psk_mismatch()
 
 t_roaming()
 {
+	local h1 h2
+	need_stats
 	tunnel_setup
 	tunnel_up ns2
 	assert_eq "$(wg_endpoint ns1 wg0 "$P2")" 192.0.2.2:10002 "endpoint before"
+	h1=$(wg_stat ns1 wg0 handshakes_completed) h2=$(wg_stat ns2 wg0 handshakes_completed)
 	# Keep .3 when the primary .2 goes.
 	nsx ns2 bash -c 'echo 1 >/proc/sys/net/ipv4/conf/v2/promote_secondaries'
 	$IP -n ns2 addr add 192.0.2.3/24 dev v2
@@ -361,6 +375,10 @@ t_roaming()
 	assert_eq "$(wg_endpoint ns1 wg0 "$P2")" 192.0.2.3:10002 "endpoint after"
 	tping ns1 10.10.0.2
 	tping ns1 fd10::2
+	# Learnt from the data packets of the session: no new handshake (it
+	# would also teach ns1 the endpoint, 15 s later).
+	assert_eq "$(wg_stat ns1 wg0 handshakes_completed)" "$h1" "ns1 handshakes_completed"
+	assert_eq "$(wg_stat ns2 wg0 handshakes_completed)" "$h2" "ns2 handshakes_completed"
 }
 
 t_spoofed_source()
@@ -448,7 +466,7 @@ t_mtu_padding()
 
 t_handshake_flood()
 {
-	local c0 inv0 r0 r1 out
+	local c0 inv0 r0 r1 out rl
 	need_wgpkt
 	need_stats
 	tunnel_setup
@@ -490,6 +508,41 @@ t_handshake_flood()
 			"cookie replies $(wg_stat ns1 wg0 rx_cookie_replies_sent)"
 		return 1
 	}
+	# The rate limiter sees initiations with a valid MAC2 (the cookie
+	# ns1 gave their source address and port): a burst of 5, then 50 a
+	# second per address.  ns2's retry with MAC2, sent 50 times at once
+	# from ns2's address and port under load, must be refused.
+	mac2_retry || mac2_retry || { echo "no initiation with MAC2 from ns2"; return 1; }
+	$IP -n ns2 link set wg0 down	# frees 192.0.2.2:10002
+	rl=$(wg_stat ns1 wg0 rx_handshake_ratelimited)
+	for _ in 1 2 3; do
+		nsx ns3 "$WGPKT" send --to 198.51.100.1:10001 --bind-port 10003 \
+			--file /tmp/init.bin --count 4000 >/dev/null
+		nsx ns2 "$WGPKT" send --to 192.0.2.1:10001 --bind 192.0.2.2 \
+			--bind-port 10002 --file /tmp/mac2.bin.1 --count 50 >/dev/null
+		! wait_for 3 stat_ge ns1 wg0 rx_handshake_ratelimited $((rl + 1)) || break
+	done
+	echo "rx_handshake_ratelimited: $rl -> $(wg_stat ns1 wg0 rx_handshake_ratelimited)"
+	wait_stat 5 ns1 wg0 rx_handshake_ratelimited $((rl + 10))
+}
+
+# mac2_retry: ns2 starts a new handshake while ns1 is under load; ns1
+# answers with a cookie, and ns2 sends the next initiation, REKEY_TIMEOUT
+# later, with MAC2: captured to /tmp/mac2.bin.1.
+mac2_retry()
+{
+	local mac2
+	$IP -n ns2 link set wg0 down
+	$IP -n ns2 link set wg0 up
+	capture_start ns1 v1 /tmp/mac2.bin --sport 10002 --type 1 --len 148 \
+		--direction in --count 2 --timeout 20
+	nsx ns3 "$WGPKT" send --to 198.51.100.1:10001 --bind-port 10003 \
+		--file /tmp/init.bin --count 4000 >/dev/null
+	nsx ns2 "$PING" -c 1 -W 1 10.10.0.1 >/dev/null 2>&1 || true
+	capture_wait >/dev/null || return 1
+	mac2=$(od -An -tx1 -j132 -N16 /tmp/mac2.bin.1 | tr -d ' \n')
+	echo "ns2's second initiation under load: MAC2 ${mac2:-missing}"
+	[ -n "$mac2" ] && [ "$mac2" != 00000000000000000000000000000000 ]
 }
 
 # cookies_counted: ns1's wg0 tx_bytes = its peer's tx + 64 per cookie reply.
@@ -710,7 +763,7 @@ reload_wg()
 
 t_timers()
 {
-	local hc lh hc0 nk ex
+	local hc lh hc0 nk ex rp
 	need_wgpkt
 	need_stats
 	if ! reload_wg time_divisor=30; then
@@ -741,6 +794,10 @@ t_timers()
 	ex=$(wg_stat ns1 wg0 rx_expired_keypair)
 	nk=$(wg_stat ns1 wg0 rx_no_keypair)
 	hc=$(wg_stat ns1 wg0 handshakes_completed)
+	rp=$(wg_stat ns1 wg0 rx_replay)
+	# While the keys are fresh, the packet again is a replay.
+	nsx ns2 "$WGPKT" send --to 192.0.2.1:10001 --file /tmp/tm-data.bin >/dev/null
+	wait_stat 5 ns1 wg0 rx_replay $((rp + 1))
 	# Idle: the keys expire after REJECT_AFTER_TIME / 30 = 6 s and are
 	# zeroed after 3 * REJECT_AFTER_TIME / 30 = 18 s.  The same packet
 	# goes from rx_replay to rx_expired_keypair to rx_no_keypair.
