@@ -8,7 +8,7 @@
  *   wgpkt send --to ADDR:PORT [--bind ADDR] [--bind-port P]
  *		[--hex HEX | --file F] [--count N] [--rate PPS]
  *		[--set-byte OFF=VAL] [--set-le32 OFF=VAL] [--resize N]
- *		[--truncate N] [--extend N] [--recv-timeout S]
+ *		[--truncate N] [--extend N] [--recv-timeout S] [--fifo]
  *   wgpkt capture --iface IF [--port P | --sport P | --dport P] [--type T]
  *		[--len N] [--min-len N] [--max-len N] [--direction in|out]
  *		[--count N] [--timeout S] [--ready FILE] --out FILE
@@ -21,6 +21,9 @@
  * with --count N > 1 writes the first packet to FILE and the others to
  * FILE.1, FILE.2, ...  fuzz ends with "sent: N".  fuzz is
  * reproducible: the same seed and seed packets give the same datagrams.
+ * send --fifo runs as SCHED_FIFO: nothing of normal priority (the kernel's
+ * workers included) runs on its CPU while it sends, but for the share the
+ * kernel's RT throttling leaves them (50 ms a second by default).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -32,6 +35,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -385,6 +389,7 @@ static int cmd_send(int argc, char **argv)
 		{ "truncate", required_argument, NULL, 'T' },
 		{ "extend", required_argument, NULL, 'E' },
 		{ "recv-timeout", required_argument, NULL, 'w' },
+		{ "fifo", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 }
 	};
 	unsigned long long count = 1, i, sent = 0, failed = 0;
@@ -443,6 +448,13 @@ static int cmd_send(int argc, char **argv)
 		case 'w':
 			recv_timeout = seconds(optarg, "timeout");
 			break;
+		case 'F': {
+			struct sched_param sp = { .sched_priority = 1 };
+
+			if (sched_setscheduler(0, SCHED_FIFO, &sp))
+				die("SCHED_FIFO: %s", strerror(errno));
+			break;
+		}
 		default:
 			return 2;
 		}
