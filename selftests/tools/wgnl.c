@@ -34,9 +34,13 @@
  *	wgnl dump [-v] [IFNAME] [--ifindex N]
  *	  prints "messages=M peers=P peer_entries=E allowedips=A intr=0|1";
  *	  entries continuing the previous peer (split dump) count in E, not P.
- *	wgnl fuzz [--seed S] [--count N] IFNAME
+ *	wgnl fuzz [--seed S] [--count N] [--keep] IFNAME
  *	  N random, well-framed SET/GET requests, then a clean dump; prints
- *	  how many were accepted and rejected (by errno).
+ *	  how many were accepted and rejected (by errno).  --keep: start the
+ *	  model from the device's configuration instead of emptying it, and
+ *	  never touch what a tunnel of that device needs (private key, the
+ *	  peers it has, their allowed IPs; listen ports only 40000-40063),
+ *	  so that it keeps carrying traffic while it is fuzzed.
  *	wgnl cycles N KIND IFNAME [SET-OPTS...]
  *	  N times: create IFNAME of link kind KIND (rtnetlink), configure it
  *	  as "set IFNAME SET-OPTS" would (a listen port given is moved on by
@@ -1404,6 +1408,25 @@ static void fuzz_flags(struct nlbuf *b, uint16_t type, unsigned int all,
 
 static unsigned char fuzz_keys[8][WG_KEY_LEN];
 
+/*
+ * fuzz --keep: the requests leave alone what the device's own tunnel
+ * needs.  (The choices made without --keep are unchanged: the same seed
+ * gives the same requests as before.)
+ */
+static int fuzz_keep;
+
+/* A device attribute type that --keep may send: not the private key, the
+ * flags (replace-peers) or the listen port, whose random values would
+ * break the tunnel or bind port 0. */
+static uint16_t keep_dev_type(uint16_t type)
+{
+	if (fuzz_keep && (type == WGDEVICE_A_PRIVATE_KEY ||
+			  type == WGDEVICE_A_FLAGS ||
+			  type == WGDEVICE_A_LISTEN_PORT))
+		return WGDEVICE_A_MAX + 1;
+	return type;
+}
+
 static void fuzz_aip(struct nlbuf *b)
 {
 	unsigned char addr[16];
@@ -1555,24 +1578,32 @@ static void fuzz_message(struct nlbuf *b, uint16_t family, const char *ifname,
 	for (i = 0; i < n; i++) {
 		switch (rn(6)) {
 		case 0:
-			fuzz_attr(b, WGDEVICE_A_PRIVATE_KEY + rn(2), WG_KEY_LEN,
+			/* --keep: the public key attribute only (ignored) */
+			fuzz_attr(b, fuzz_keep ? WGDEVICE_A_PUBLIC_KEY :
+				  WGDEVICE_A_PRIVATE_KEY + rn(2), WG_KEY_LEN,
 				  "key");
 			break;
 		case 1:
-			fuzz_flags(b, WGDEVICE_A_FLAGS, WGDEVICE_F_REPLACE_PEERS,
-				   "flags");
+			if (fuzz_keep)
+				nb_u32(b, WGDEVICE_A_FLAGS, chance(80) ? 0 :
+				       rnd() & ~(uint32_t)WGDEVICE_F_REPLACE_PEERS,
+				       "flags");
+			else
+				fuzz_flags(b, WGDEVICE_A_FLAGS,
+					   WGDEVICE_F_REPLACE_PEERS, "flags");
 			break;
 		case 2:
 			/* random ports would collide; keep them in a range */
 			nb_u16(b, WGDEVICE_A_LISTEN_PORT,
-			       chance(90) ? 40000 + rn(64) : rnd(),
+			       fuzz_keep || chance(90) ? 40000 + rn(64) : rnd(),
 			       "listen-port");
 			break;
 		case 3:
 			fuzz_attr(b, WGDEVICE_A_FWMARK, 4, "fwmark");
 			break;
 		default:
-			fuzz_attr(b, rn(WGDEVICE_A_MAX + 3), rn(40), "random");
+			fuzz_attr(b, keep_dev_type(rn(WGDEVICE_A_MAX + 3)),
+				  rn(40), "random");
 			break;
 		}
 	}
@@ -1590,7 +1621,7 @@ static void fuzz_message(struct nlbuf *b, uint16_t family, const char *ifname,
 		b->nested_flag = 1;
 	}
 	if (chance(3))
-		fuzz_attr(b, rn(16), rn(8), "trailing");
+		fuzz_attr(b, keep_dev_type(rn(16)), rn(8), "trailing");
 }
 
 /*
@@ -1653,7 +1684,8 @@ static void fuzz_huge(struct nlbuf *b)
 		n = 50 + rn(1500);
 		for (i = 0; i < n && nest_room(b, 200); i++) {
 			nb_nest_begin(b, 0, "peer");
-			if (chance(10))
+			/* --keep: no replace-peers will remove them */
+			if (fuzz_keep || chance(10))
 				memcpy(key, fuzz_keys[rn(8)], WG_KEY_LEN);
 			else
 				rnd_bytes(key, WG_KEY_LEN);
@@ -1693,7 +1725,10 @@ static void fuzz_huge(struct nlbuf *b)
  * accepted: an accepted request is applied completely, in the documented
  * order, and a refused one changes nothing.  The device is down while the
  * model is kept, so no listen port can fail to bind, and the fuzzer's keys
- * never match the device's own public key.
+ * never match the device's own public key.  With --keep the device may be
+ * up: its listen port moves within 40000-40063 only, which nothing else
+ * in its namespace may bind, and only the device's own tunnel carries
+ * traffic (its peer's endpoint stays, the fuzzer's peers never handshake).
  */
 #define M_PHASH		BIT(14)
 #define M_XHASH		BIT(16)
@@ -2027,6 +2062,68 @@ static int model_apply(const struct nlbuf *b, const char *ifname,
 	return 0;
 }
 
+/* fuzz --keep: the model starts as a dump of the device. */
+static void load_cb(const struct nlmsghdr *nh, void *arg)
+{
+	const unsigned char *p = (const unsigned char *)NLMSG_DATA(nh) + GENL_HDRLEN;
+	size_t len = nh->nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN;
+	const struct nlattr *a, *pa;
+	int *intr = arg;
+
+	if (nh->nlmsg_flags & NLM_F_DUMP_INTR)
+		*intr = 1;
+	for_each_attr(a, p, len) {
+		switch (a->nla_type & NLA_TYPE_MASK) {
+		case WGDEVICE_A_PRIVATE_KEY:
+			M.has_priv = 1;
+			memcpy(M.priv, ATTR_DATA(a), WG_KEY_LEN);
+			break;
+		case WGDEVICE_A_LISTEN_PORT:
+			M.port = get_u16(a);
+			break;
+		case WGDEVICE_A_FWMARK:
+			M.fwmark = get_u32(a);
+			break;
+		case WGDEVICE_A_PEERS:
+			/* a continued (split) peer adds its prefixes */
+			for_each_attr(pa, ATTR_DATA(a), ATTR_LEN(a))
+				model_apply_peer(pa);
+			break;
+		}
+	}
+}
+
+static int model_load(uint16_t family, const char *ifname)
+{
+	struct nl_error e;
+	struct nlbuf b;
+	int try, err, intr = 1;
+
+	for (try = 0; try < 5 && intr; try++) {
+		model_init();
+		intr = 0;
+		nb_init(&b, family, NLM_F_DUMP, WG_CMD_GET_DEVICE,
+			WG_GENL_VERSION);
+		nb_put(&b, WGDEVICE_A_IFNAME, ifname, strlen(ifname) + 1,
+		       "ifname");
+		nl_send(&b);
+		err = nl_dump(&e, family, load_cb, &intr);
+		nb_free(&b);
+		if (err) {
+			printf("fuzz: dump of %s failed: %s\n", ifname,
+			       strerror(err));
+			return 1;
+		}
+	}
+	if (intr) {
+		printf("fuzz: every dump of %s was interrupted\n", ifname);
+		return 1;
+	}
+	printf("fuzz: kept: %d peers, %d allowed IPs, listen port %u\n",
+	       M.live, M.live_pfx, M.port);
+	return 0;
+}
+
 /* --- fuzz: comparing the model with a dump --------------------------- */
 
 struct cmp_state {
@@ -2316,6 +2413,8 @@ static int cmd_fuzz(uint16_t family, int argc, char **argv)
 						100000000);
 		else if (!strcmp(argv[a], "--no-model"))
 			model = 0;
+		else if (!strcmp(argv[a], "--keep"))
+			fuzz_keep = 1;
 		else if (!strcmp(argv[a], "--expect-eperm"))
 			refused_only = 1;
 		else if (!ifname && argv[a][0] != '-')
@@ -2334,7 +2433,9 @@ static int cmd_fuzz(uint16_t family, int argc, char **argv)
 	printf("fuzz: seed %llu, count %lu%s\n", seed, count,
 	       refused_only ? ", unprivileged" : "");
 	fflush(stdout);
-	if (model && !refused_only) {
+	if (fuzz_keep && !refused_only && model_load(family, ifname))
+		return 1;
+	if (model && !refused_only && !fuzz_keep) {
 		static const unsigned char zero_key[WG_KEY_LEN];
 
 		/* Start from an empty device, so the model knows it. */
@@ -2368,10 +2469,13 @@ static int cmd_fuzz(uint16_t family, int argc, char **argv)
 			huge++;
 			switch (rn(4)) {
 			case 0:
-				fuzz_deep(&b, rn(WGDEVICE_A_MAX + 2));
+				fuzz_deep(&b, keep_dev_type(rn(WGDEVICE_A_MAX + 2)));
 				break;
 			case 1:
-				fuzz_key_attr(&b);
+				if (fuzz_keep)
+					fuzz_huge(&b);
+				else
+					fuzz_key_attr(&b);
 				break;
 			default:
 				fuzz_huge(&b);
