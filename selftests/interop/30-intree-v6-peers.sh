@@ -1,0 +1,265 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# More interop with the in-tree wireguard driver on VM B: the tunnel over
+# an IPv6 outer endpoint (the link gets fd00:241::1/64 and fd00:241::2/64),
+# in both roles; then two peers at once: our wg0 on VM A has two peers, VM
+# B's in-tree wg0 and wg1 (two keys, ports 51820 and 51821), one started
+# by each side.  Both ends count the same bytes for each pair.
+. /selftests/lib.sh
+
+A6=fd00:241::1
+B6=fd00:241::2
+# VM B's second interface (wg1): its own key, port and tunnel addresses.
+B2_PRIV=0Bq5mG/1sb2RykzktBoT/3ZsOVq0B6sR7KWqpu0Rs1Q=
+B2_PUB=$(printf '%s' "$B2_PRIV" | $WG pubkey 2>/dev/null || true)
+B2_PORT=51821
+A2_TUN=10.242.0.1
+B2_TUN=10.242.0.2
+
+ktap_plan 8
+
+# a_setup PEER-ENDPOINT|-: our wg0 in VM A's root namespace with VM B's
+# wg0 as its peer, endpoint PEER-ENDPOINT ("-": none, learnt).
+a_setup()
+{
+	local f
+	$IP link del wg0 2>/dev/null || true
+	$IP link add wg0 type wg
+	f=$(mktemp)
+	printf '%s\n' "$INTEROP_A_PRIV" >"$f"
+	$WG set wg0 private-key "$f" listen-port "$INTEROP_WG_PORT"
+	printf '%s\n' "$INTEROP_PSK" >"$f"
+	$WG set wg0 peer "$INTEROP_B_PUB" preshared-key "$f" \
+		allowed-ips "$INTEROP_B_TUN/32,fd41::2/128"
+	rm -f "$f"
+	if [ "$1" != - ]; then
+		$WG set wg0 peer "$INTEROP_B_PUB" endpoint "$1"
+	fi
+	$IP addr add "$INTEROP_A_TUN/24" dev wg0
+	$IP addr add fd41::1/64 dev wg0 nodad
+	$IP link set wg0 up
+}
+
+# b_setup ENDPOINT|-: the in-tree wg0 on VM B, peer VM A.
+b_setup()
+{
+	peer_run "
+		ip link del wg0 2>/dev/null
+		ip link del wg1 2>/dev/null
+		set -e
+		ip link add wg0 type wireguard
+		f=\$(mktemp)
+		echo $INTEROP_B_PRIV >\$f
+		wg set wg0 private-key \$f listen-port $INTEROP_WG_PORT
+		echo $INTEROP_PSK >\$f
+		wg set wg0 peer $INTEROP_A_PUB preshared-key \$f \
+			allowed-ips $INTEROP_A_TUN/32,fd41::1/128
+		[ '$1' = - ] || wg set wg0 peer $INTEROP_A_PUB endpoint '$1'
+		ip addr add $INTEROP_B_TUN/24 dev wg0
+		ip addr add fd41::2/64 dev wg0 nodad
+		ip link set wg0 up
+	"
+}
+
+handshake_done()
+{
+	$WG show wg0 latest-handshakes | awk -v k="$1" '$1 == k && $2 != 0 { ok = 1 } END { exit !ok }'
+}
+
+# a_field WHAT PUB: column 2.. of our `wg show wg0 WHAT` for a peer.
+a_field()
+{
+	$WG show wg0 "$1" | awk -v k="$2" '$1 == k { $1 = ""; sub(/^ /, ""); print }'
+}
+
+# b_field DEV WHAT: the same on VM B, for its only peer (VM A).
+b_field()
+{
+	peer_run "wg show $1 $2" | awk '{ $1 = ""; sub(/^ /, ""); print }'
+}
+
+# transfer_agrees DEV PUB: our rx/tx with peer PUB are VM B's DEV's tx/rx.
+transfer_agrees()
+{
+	local a_rx a_tx b_rx b_tx
+	read -r a_rx a_tx <<<"$(a_field transfer "$2")"
+	read -r b_rx b_tx <<<"$(b_field "$1" transfer)"
+	[ "$a_rx" = "$b_tx" ] && [ "$a_tx" = "$b_rx" ]
+}
+
+show_transfer()
+{
+	echo "ours with $2: $(a_field transfer "$2"); VM B $1: $(b_field "$1" transfer)"
+}
+
+# iperf_bytes ARGS...: iperf3 from VM A to VM B's server; prints the bytes
+# the receiver counted.
+iperf_bytes()
+{
+	iperf3 -J "$@" >/tmp/iperf-v6.json || { tail -n 20 /tmp/iperf-v6.json; return 1; }
+	awk '/"sum_received"/ { f = 1 } f && /"bytes"/ { gsub(/[^0-9]/, "", $2); print $2; exit }' /tmp/iperf-v6.json
+}
+
+# --- cases ------------------------------------------------------------------
+
+t_setup()
+{
+	peer_wait_ready 60
+	modprobe -r wg 2>/dev/null || true
+	modprobe wg
+	$IP addr add "$A6/64" dev eth0 nodad
+	peer_run "ip addr add $B6/64 dev eth0 nodad"
+	wait_for 20 ping -6 -c 1 -W 1 "$B6"
+}
+
+# We initiate to VM B's IPv6 address; VM B has no endpoint and learns
+# ours, an IPv6 one.
+t_v6_we_initiate()
+{
+	b_setup -
+	a_setup "[$B6]:$INTEROP_WG_PORT"
+	wait_for 20 ping -c 1 -W 1 "$INTEROP_B_TUN"
+	handshake_done "$INTEROP_B_PUB"
+	ping -c 5 -i 0.2 -W 2 "$INTEROP_B_TUN" >/dev/null
+	ping -6 -c 5 -i 0.2 -W 2 fd41::2 >/dev/null
+	assert_eq "$(b_field wg0 endpoints)" "[$A6]:$INTEROP_WG_PORT" "VM B's endpoint for us"
+	assert_eq "$(a_field endpoints "$INTEROP_B_PUB")" "[$B6]:$INTEROP_WG_PORT" "our endpoint for VM B"
+}
+
+# Bulk both ways over the IPv6 outer endpoint: what iperf3 counted went
+# through the tunnel, both ends count the same bytes, nothing failed.
+t_v6_iperf()
+{
+	local up down rx0 tx0 rx tx
+	read -r rx0 tx0 <<<"$(a_field transfer "$INTEROP_B_PUB")"
+	up=$(iperf_bytes -c "$INTEROP_B_TUN" -t 3)
+	down=$(iperf_bytes -c "$INTEROP_B_TUN" -t 3 -R)
+	wait_for 10 transfer_agrees wg0 "$INTEROP_B_PUB" || {
+		show_transfer wg0 "$INTEROP_B_PUB"
+		return 1
+	}
+	read -r rx tx <<<"$(a_field transfer "$INTEROP_B_PUB")"
+	echo "iperf3: $up bytes up, $down down; tunnel: $((tx - tx0)) bytes sent, $((rx - rx0)) received"
+	[ "$up" -gt 100000 ] || { echo "iperf3 up moved $up bytes"; return 1; }
+	[ "$down" -gt 100000 ] || { echo "iperf3 down moved $down bytes"; return 1; }
+	# Messages carry 1,368-byte segments in 1,452 bytes at most; each
+	# direction also carries the other run's ACKs (96-byte messages, one
+	# per two segments at most: under a tenth of that run's bytes).
+	[ $((tx - tx0)) -ge "$up" ] || { echo "sent less than iperf3 counted"; return 1; }
+	[ $((tx - tx0)) -le $((up * 6 / 5 + down / 10 + 100000)) ] ||
+		{ echo "sent over 1.2 x iperf3's bytes"; return 1; }
+	[ $((rx - rx0)) -ge "$down" ] || { echo "received less than iperf3 counted"; return 1; }
+	[ $((rx - rx0)) -le $((down * 6 / 5 + up / 10 + 100000)) ] ||
+		{ echo "received over 1.2 x iperf3's bytes"; return 1; }
+	assert_eq "$(ethtool -S wg0 | awk '$1 ~ /^rx_(auth_fail|replay|bad_|no_keypair|expired)/ { s += $2 } END { print s + 0 }')" 0 \
+		"our rx_auth_fail, rx_replay, rx_bad_*, rx_no_keypair, rx_expired_keypair"
+	assert_eq "$(a_field endpoints "$INTEROP_B_PUB")" "[$B6]:$INTEROP_WG_PORT" "our endpoint for VM B"
+}
+
+# VM B initiates to our IPv6 address; we learn its IPv6 endpoint.
+t_v6_they_initiate()
+{
+	a_setup -
+	b_setup "[$A6]:$INTEROP_WG_PORT"
+	peer_run "ping -c 1 -W 5 $INTEROP_A_TUN; true" >/dev/null
+	wait_for 20 handshake_done "$INTEROP_B_PUB"
+	peer_run "ping -c 5 -i 0.2 -W 2 $INTEROP_A_TUN >/dev/null && ping -6 -c 5 -i 0.2 -W 2 fd41::1 >/dev/null"
+	assert_eq "$(a_field endpoints "$INTEROP_B_PUB")" "[$B6]:$INTEROP_WG_PORT" "our endpoint for VM B"
+}
+
+# Our wg0 with VM B's wg0 and wg1 as two peers (IPv4 outer): we know both
+# endpoints; VM B's wg0 knows none, its wg1 knows ours.  We initiate to
+# wg0, wg1 initiates to us.
+t_two_peers()
+{
+	local pids=() n out
+	a_setup "$INTEROP_B_ADDR:$INTEROP_WG_PORT"
+	$WG set wg0 peer "$B2_PUB" allowed-ips "$B2_TUN/32" \
+		endpoint "$INTEROP_B_ADDR:$B2_PORT"
+	$IP addr add "$A2_TUN/24" dev wg0
+	b_setup -
+	peer_run "
+		set -e
+		ip link add wg1 type wireguard
+		f=\$(mktemp)
+		echo $B2_PRIV >\$f
+		wg set wg1 private-key \$f listen-port $B2_PORT \
+			peer $INTEROP_A_PUB allowed-ips $A2_TUN/32 \
+			endpoint $INTEROP_A_ADDR:$INTEROP_WG_PORT
+		ip addr add $B2_TUN/24 dev wg1
+		ip link set wg1 up
+	"
+	assert_eq "$($WG show wg0 peers | wc -l)" 2 "our peers"
+	wait_for 20 ping -c 1 -W 1 "$INTEROP_B_TUN"
+	peer_run "ping -c 1 -W 5 $A2_TUN" >/dev/null
+	handshake_done "$INTEROP_B_PUB"
+	handshake_done "$B2_PUB"
+	# Both tunnels at once, both ways.
+	ping -c 50 -i 0.05 -W 2 "$INTEROP_B_TUN" >/tmp/two-1.log 2>&1 &
+	pids+=($!)
+	ping -c 50 -i 0.05 -W 2 "$B2_TUN" >/tmp/two-2.log 2>&1 &
+	pids+=($!)
+	out=$(peer_run "ping -c 50 -i 0.05 -W 2 $INTEROP_A_TUN >/tmp/two-b1.log 2>&1 &
+		ping -c 50 -i 0.05 -W 2 $A2_TUN >/tmp/two-b2.log 2>&1 &
+		wait; tail -qn 2 /tmp/two-b1.log /tmp/two-b2.log | grep transmitted")
+	for n in 0 1; do
+		wait "${pids[n]}" || { tail -n 3 "/tmp/two-$((n + 1)).log"; return 1; }
+	done
+	tail -qn 2 /tmp/two-1.log /tmp/two-2.log | grep transmitted
+	echo "$out"
+	assert_eq "$(ping_count /tmp/two-1.log)" 50 "our replies from VM B's wg0"
+	assert_eq "$(ping_count /tmp/two-2.log)" 50 "our replies from VM B's wg1"
+	assert_eq "$(printf '%s\n' "$out" | awk '/ 50 received/ { n++ } END { print n + 0 }')" 2 \
+		"VM B's replies on wg0 and wg1"
+	wait_for 10 transfer_agrees wg0 "$INTEROP_B_PUB" || { show_transfer wg0 "$INTEROP_B_PUB"; return 1; }
+	wait_for 10 transfer_agrees wg1 "$B2_PUB" || { show_transfer wg1 "$B2_PUB"; return 1; }
+	show_transfer wg0 "$INTEROP_B_PUB"
+	show_transfer wg1 "$B2_PUB"
+	assert_eq "$(b_field wg1 endpoints)" "$INTEROP_A_ADDR:$INTEROP_WG_PORT" "VM B wg1's endpoint for us"
+	assert_eq "$(b_field wg0 endpoints)" "$INTEROP_A_ADDR:$INTEROP_WG_PORT" "VM B wg0's endpoint for us (learnt)"
+}
+
+ping_count()
+{
+	sed -n 's/.* \([0-9][0-9]*\) \(packets \)\{0,1\}received.*/\1/p' "$1" | tail -n 1
+}
+
+# Bulk through each peer in turn: each in-tree interface counts what we
+# count for that peer, the other peer's counters do not move.
+t_two_peers_iperf()
+{
+	local b1 b2 t1 t2
+	read -r _ t2 <<<"$(a_field transfer "$B2_PUB")"
+	b1=$(iperf_bytes -c "$INTEROP_B_TUN" -t 2)
+	read -r _ t1 <<<"$(a_field transfer "$B2_PUB")"
+	assert_eq "$t1" "$t2" "bytes sent to wg1 while iperf3 ran through wg0"
+	b2=$(iperf_bytes -c "$B2_TUN" -t 2 -R)
+	echo "iperf3: $b1 bytes to VM B's wg0, $b2 bytes from its wg1"
+	[ "$b1" -gt 100000 ] || { echo "iperf3 through wg0 moved $b1 bytes"; return 1; }
+	[ "$b2" -gt 100000 ] || { echo "iperf3 through wg1 moved $b2 bytes"; return 1; }
+	wait_for 10 transfer_agrees wg0 "$INTEROP_B_PUB" || { show_transfer wg0 "$INTEROP_B_PUB"; return 1; }
+	wait_for 10 transfer_agrees wg1 "$B2_PUB" || { show_transfer wg1 "$B2_PUB"; return 1; }
+	show_transfer wg0 "$INTEROP_B_PUB"
+	show_transfer wg1 "$B2_PUB"
+	assert_eq "$(ethtool -S wg0 | awk '$1 ~ /^rx_(auth_fail|replay|bad_|no_keypair|expired|src_not_allowed)/ { s += $2 } END { print s + 0 }')" 0 \
+		"our rx drop counters"
+}
+
+t_cleanup()
+{
+	$IP link del wg0
+	peer_run "ip link del wg0; ip link del wg1; ip addr del $B6/64 dev eth0"
+	$IP addr del "$A6/64" dev eth0
+	modprobe -r wg
+}
+
+run_case "load wg, IPv6 on the link" t_setup
+run_case "IPv6 outer, we initiate: handshake, ping, endpoints" t_v6_we_initiate
+run_case "IPv6 outer: iperf3 both directions, counted alike" t_v6_iperf
+run_case "IPv6 outer, they initiate: handshake, ping, endpoint learnt" t_v6_they_initiate
+run_case "IPv6 outer: iperf3 both directions after their handshake" t_v6_iperf
+run_case "two peers (in-tree wg0 and wg1): handshakes both ways, pings" t_two_peers
+run_case "two peers: iperf3 through each, counted per peer" t_two_peers_iperf
+run_case "clean up" t_cleanup
+ktap_finished
