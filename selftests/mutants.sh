@@ -319,7 +319,7 @@ killed=0 survived=0 notrun=0 bad=0
 for name in "${BASE[@]}"; do
 	v=${VERDICT[$name]:-not run}
 	case $v in
-	survived*) echo "$name: the unmutated module passes these cases (${v#survived })" ;;
+	survived*) echo "$name: the unmutated module passes these cases ${v#survived }" ;;
 	*) echo "$name FAILED: $v: kills by these cases are not reliable"; bad=1 ;;
 	esac
 done
