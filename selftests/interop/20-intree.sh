@@ -67,6 +67,11 @@ t_load()
 {
 	peer_wait_ready 60
 	modprobe -r wg 2>/dev/null || true
+	# A release build has no time_divisor: its rekey cases skip.
+	if ! modinfo -F parm wg | grep -q '^time_divisor:'; then
+		modprobe wg
+		return 0
+	fi
 	modprobe wg time_divisor=$DIVISOR
 	grep -qx $DIVISOR /sys/module/wg/parameters/time_divisor
 }
@@ -103,6 +108,8 @@ t_iperf()
 t_rekey()
 {
 	local first now ok=0 i lost
+	[ -e /sys/module/wg/parameters/time_divisor ] ||
+		skip "release build: no time_divisor (a rekey takes 2 minutes)"
 	first=$(latest_handshake)
 	for i in $(seq 1 60); do
 		ping -c 1 -W 1 "$INTEROP_B_TUN" >/dev/null && ok=$((ok + 1))

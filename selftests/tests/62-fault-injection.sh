@@ -18,11 +18,13 @@ FP=/sys/kernel/debug/fail_page_alloc
 
 ktap_plan 3
 
-# Each injection may fail this many allocations; `times` counts down with
+# Each injection may fail TIMES allocations; `times` counts down with
 # every failure injected, so TIMES minus what is left is how many were.
 TIMES=1000000
 
-# inject on|off PERCENT
+# inject on|off PERCENT [SPACE TIMES]: fail PERCENT of our module's
+# allocations; with SPACE, only after SPACE bytes were allocated, and at
+# most TIMES of them.
 inject()
 {
 	local d start end
@@ -41,9 +43,10 @@ inject()
 		echo "$end" >"$d/require-end"
 		echo 32 >"$d/stacktrace-depth"
 		echo 0 >"$d/verbose"
-		echo $TIMES >"$d/times"
+		TIMES=${4:-1000000}
+		echo "$TIMES" >"$d/times"
 		echo 1 >"$d/interval"
-		echo 0 >"$d/space"
+		echo "${3:-0}" >"$d/space"
 		echo N >"$d/task-filter"
 		[ ! -e "$d/ignore-gfp-wait" ] || echo N >"$d/ignore-gfp-wait"
 		[ ! -e "$d/ignore-gfp-highmem" ] || echo N >"$d/ignore-gfp-highmem"
@@ -144,7 +147,14 @@ t_config()
 	want=$(grep -c '^\[Peer\]' $conf)
 	for i in $(seq 1 "$ROUNDS"); do
 		off=$(kmsg_offset)
-		inject on 10
+		# Odd rounds: one allocation in ten fails.  Even rounds: one
+		# failure, after a budget that doubles (1 KiB, 2 KiB, ...), so
+		# later ones come after the request is done and it succeeds.
+		if [ $((i % 2)) = 1 ]; then
+			inject on 10
+		else
+			inject on 100 $((1024 << (i / 2 - 1))) 1
+		fi
 		rc=0
 		err=$($IP -n fins link add wg0 type "$WG_KIND" 2>&1) || rc=$?
 		if [ "$rc" -ne 0 ]; then
@@ -184,6 +194,7 @@ t_config()
 	echo "$ROUNDS rounds: $ok without a failure, $fails with one; $total allocations failed"
 	[ "$total" -gt 0 ] || { echo "no allocation failure was injected"; return 1; }
 	[ "$fails" -gt 0 ] || { echo "no command failed under injection"; return 1; }
+	[ "$ok" -gt 0 ] || { echo "no round succeeded under injection"; return 1; }
 	$IP -n fins link add wg0 type "$WG_KIND"
 	$IP -n fins link del wg0
 }
