@@ -1415,9 +1415,11 @@ static unsigned char fuzz_keys[8][WG_KEY_LEN];
  */
 static int fuzz_keep;
 
-/* A device attribute type that --keep may send: not the private key, the
+/*
+ * A device attribute type that --keep may send: not the private key, the
  * flags (replace-peers) or the listen port, whose random values would
- * break the tunnel or bind port 0. */
+ * break the tunnel or bind port 0.
+ */
 static uint16_t keep_dev_type(uint16_t type)
 {
 	if (fuzz_keep && (type == WGDEVICE_A_PRIVATE_KEY ||
