@@ -361,6 +361,52 @@ peer_run()
 	return "$rc"
 }
 
+# interop_a_wg0 ENDPOINT|-: our wg0 in VM A's root namespace, VM B's wg0
+# as its peer (with the pair's preshared key) at ENDPOINT ("-": none, to be
+# learnt); tunnel addresses $INTEROP_A_TUN/24 and fd41::1/64.
+interop_a_wg0()
+{
+	local f
+	$IP link del wg0 2>/dev/null || true
+	$IP link add wg0 type wg
+	f=$(mktemp)
+	printf '%s\n' "$INTEROP_A_PRIV" >"$f"
+	$WG set wg0 private-key "$f" listen-port "$INTEROP_WG_PORT"
+	printf '%s\n' "$INTEROP_PSK" >"$f"
+	$WG set wg0 peer "$INTEROP_B_PUB" preshared-key "$f" \
+		allowed-ips "$INTEROP_B_TUN/32,fd41::2/128"
+	rm -f "$f"
+	if [ "$1" != - ]; then
+		$WG set wg0 peer "$INTEROP_B_PUB" endpoint "$1"
+	fi
+	$IP addr add "$INTEROP_A_TUN/24" dev wg0
+	$IP addr add fd41::1/64 dev wg0 nodad
+	$IP link set wg0 up
+}
+
+# interop_b_wg0 ENDPOINT|-: the same on VM B with the in-tree driver (kind
+# wireguard), peer VM A; VM B's wg1 (a second peer of ours) goes too.
+interop_b_wg0()
+{
+	peer_run "
+		ip link del wg0 2>/dev/null
+		ip link del wg1 2>/dev/null
+		set -e
+		ip link add wg0 type wireguard
+		f=\$(mktemp)
+		echo $INTEROP_B_PRIV >\$f
+		wg set wg0 private-key \$f listen-port $INTEROP_WG_PORT
+		echo $INTEROP_PSK >\$f
+		wg set wg0 peer $INTEROP_A_PUB preshared-key \$f \
+			allowed-ips $INTEROP_A_TUN/32,fd41::1/128
+		rm -f \$f
+		[ '$1' = - ] || wg set wg0 peer $INTEROP_A_PUB endpoint '$1'
+		ip addr add $INTEROP_B_TUN/24 dev wg0
+		ip addr add fd41::2/64 dev wg0 nodad
+		ip link set wg0 up
+	"
+}
+
 # peer_wait_ready [TIMEOUT]: until VM B answers on the control channel.
 peer_wait_ready()
 {

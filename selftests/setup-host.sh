@@ -118,10 +118,12 @@ newest_612_deb12()
 		sort -V | tail -n 1 | sed 's/-unsigned$//'
 }
 
+# The debug kernel's source and build tools (linux-source-6.1, bc, flex,
+# bison) come with selftests/debug-kernel.sh, when a lane needs them.
 HOST_PKGS="qemu-system-x86 busybox-static iproute2 wireguard-tools wireguard-go
-	iperf3 ncat iptables dkms sparse kmod cpio xz-utils gcc make bc flex
-	bison libelf-dev python3 tcpdump rsync coreutils util-linux
-	ethtool iputils-ping libc6-dev libssl-dev linux-source-6.1 debootstrap"
+	iperf3 ncat iptables dkms sparse kmod cpio xz-utils gcc make
+	libelf-dev python3 tcpdump rsync coreutils util-linux
+	ethtool iputils-ping libc6-dev libssl-dev debootstrap"
 
 resolve()
 {

@@ -10,49 +10,6 @@
 DIVISOR=20
 ktap_plan 11
 
-# Our end: wg0 in the root namespace of VM A.  $1: with endpoint (1/0).
-a_setup()
-{
-	local f
-	$IP link del wg0 2>/dev/null || true
-	$IP link add wg0 type wg
-	f=$(mktemp)
-	printf '%s\n' "$INTEROP_A_PRIV" >"$f"
-	$WG set wg0 private-key "$f" listen-port "$INTEROP_WG_PORT"
-	printf '%s\n' "$INTEROP_PSK" >"$f"
-	$WG set wg0 peer "$INTEROP_B_PUB" preshared-key "$f" \
-		allowed-ips "$INTEROP_B_TUN/32,fd41::2/128"
-	rm -f "$f"
-	if [ "$1" = 1 ]; then
-		$WG set wg0 peer "$INTEROP_B_PUB" \
-			endpoint "$INTEROP_B_ADDR:$INTEROP_WG_PORT"
-	fi
-	$IP addr add "$INTEROP_A_TUN/24" dev wg0
-	$IP addr add fd41::1/64 dev wg0 nodad
-	$IP link set wg0 up
-}
-
-# Their end: wg0 of the in-tree kind on VM B.  $1: with endpoint (1/0).
-b_setup()
-{
-	peer_run "
-		ip link del wg0 2>/dev/null
-		set -e
-		ip link add wg0 type wireguard
-		f=\$(mktemp)
-		echo $INTEROP_B_PRIV >\$f
-		wg set wg0 private-key \$f listen-port $INTEROP_WG_PORT
-		echo $INTEROP_PSK >\$f
-		wg set wg0 peer $INTEROP_A_PUB preshared-key \$f \
-			allowed-ips $INTEROP_A_TUN/32,fd41::1/128
-		[ $1 = 1 ] && wg set wg0 peer $INTEROP_A_PUB \
-			endpoint $INTEROP_A_ADDR:$INTEROP_WG_PORT
-		ip addr add $INTEROP_B_TUN/24 dev wg0
-		ip addr add fd41::2/64 dev wg0 nodad
-		ip link set wg0 up
-	"
-}
-
 handshake_done()
 {
 	$WG show wg0 latest-handshakes | awk '$2 != 0 { ok = 1 } END { exit !ok }'
@@ -79,8 +36,8 @@ t_load()
 # Role: we initiate.  B has no endpoint for us, so it cannot start.
 t_we_initiate()
 {
-	b_setup 0
-	a_setup 1
+	interop_b_wg0 -
+	interop_a_wg0 "$INTEROP_B_ADDR:$INTEROP_WG_PORT"
 	ping -c 1 -W 5 "$INTEROP_B_TUN" || true
 	wait_for 20 handshake_done
 	ping -c 5 -i 0.3 -W 3 "$INTEROP_B_TUN"
@@ -128,8 +85,8 @@ t_rekey()
 # Role: they initiate.  We have no endpoint and learn theirs.
 t_they_initiate()
 {
-	a_setup 0
-	b_setup 1
+	interop_a_wg0 -
+	interop_b_wg0 "$INTEROP_A_ADDR:$INTEROP_WG_PORT"
 	peer_run "ping -c 1 -W 5 $INTEROP_A_TUN; true" >/dev/null
 	wait_for 20 handshake_done
 	peer_run "ping -c 5 -i 0.3 -W 3 $INTEROP_A_TUN"

@@ -19,49 +19,6 @@ B2_TUN=10.242.0.2
 
 ktap_plan 8
 
-# a_setup PEER-ENDPOINT|-: our wg0 in VM A's root namespace with VM B's
-# wg0 as its peer, endpoint PEER-ENDPOINT ("-": none, learnt).
-a_setup()
-{
-	local f
-	$IP link del wg0 2>/dev/null || true
-	$IP link add wg0 type wg
-	f=$(mktemp)
-	printf '%s\n' "$INTEROP_A_PRIV" >"$f"
-	$WG set wg0 private-key "$f" listen-port "$INTEROP_WG_PORT"
-	printf '%s\n' "$INTEROP_PSK" >"$f"
-	$WG set wg0 peer "$INTEROP_B_PUB" preshared-key "$f" \
-		allowed-ips "$INTEROP_B_TUN/32,fd41::2/128"
-	rm -f "$f"
-	if [ "$1" != - ]; then
-		$WG set wg0 peer "$INTEROP_B_PUB" endpoint "$1"
-	fi
-	$IP addr add "$INTEROP_A_TUN/24" dev wg0
-	$IP addr add fd41::1/64 dev wg0 nodad
-	$IP link set wg0 up
-}
-
-# b_setup ENDPOINT|-: the in-tree wg0 on VM B, peer VM A.
-b_setup()
-{
-	peer_run "
-		ip link del wg0 2>/dev/null
-		ip link del wg1 2>/dev/null
-		set -e
-		ip link add wg0 type wireguard
-		f=\$(mktemp)
-		echo $INTEROP_B_PRIV >\$f
-		wg set wg0 private-key \$f listen-port $INTEROP_WG_PORT
-		echo $INTEROP_PSK >\$f
-		wg set wg0 peer $INTEROP_A_PUB preshared-key \$f \
-			allowed-ips $INTEROP_A_TUN/32,fd41::1/128
-		[ '$1' = - ] || wg set wg0 peer $INTEROP_A_PUB endpoint '$1'
-		ip addr add $INTEROP_B_TUN/24 dev wg0
-		ip addr add fd41::2/64 dev wg0 nodad
-		ip link set wg0 up
-	"
-}
-
 handshake_done()
 {
 	$WG show wg0 latest-handshakes | awk -v k="$1" '$1 == k && $2 != 0 { ok = 1 } END { exit !ok }'
@@ -117,8 +74,8 @@ t_setup()
 # ours, an IPv6 one.
 t_v6_we_initiate()
 {
-	b_setup -
-	a_setup "[$B6]:$INTEROP_WG_PORT"
+	interop_b_wg0 -
+	interop_a_wg0 "[$B6]:$INTEROP_WG_PORT"
 	wait_for 20 ping -c 1 -W 1 "$INTEROP_B_TUN"
 	handshake_done "$INTEROP_B_PUB"
 	ping -c 5 -i 0.2 -W 2 "$INTEROP_B_TUN" >/dev/null
@@ -160,8 +117,8 @@ t_v6_iperf()
 # VM B initiates to our IPv6 address; we learn its IPv6 endpoint.
 t_v6_they_initiate()
 {
-	a_setup -
-	b_setup "[$A6]:$INTEROP_WG_PORT"
+	interop_a_wg0 -
+	interop_b_wg0 "[$A6]:$INTEROP_WG_PORT"
 	peer_run "ping -c 1 -W 5 $INTEROP_A_TUN; true" >/dev/null
 	wait_for 20 handshake_done "$INTEROP_B_PUB"
 	peer_run "ping -c 5 -i 0.2 -W 2 $INTEROP_A_TUN >/dev/null && ping -6 -c 5 -i 0.2 -W 2 fd41::1 >/dev/null"
@@ -174,11 +131,11 @@ t_v6_they_initiate()
 t_two_peers()
 {
 	local pids=() n out
-	a_setup "$INTEROP_B_ADDR:$INTEROP_WG_PORT"
+	interop_a_wg0 "$INTEROP_B_ADDR:$INTEROP_WG_PORT"
 	$WG set wg0 peer "$B2_PUB" allowed-ips "$B2_TUN/32" \
 		endpoint "$INTEROP_B_ADDR:$B2_PORT"
 	$IP addr add "$A2_TUN/24" dev wg0
-	b_setup -
+	interop_b_wg0 -
 	peer_run "
 		set -e
 		ip link add wg1 type wireguard
