@@ -808,7 +808,11 @@ if [ "$WG_LOCK" != 0 ] && ! flock -n 9; then
 fi
 
 say "setting up the host (selftests/setup-host.sh)"
-bash "$HERE/setup-host.sh" >/dev/null
+early=0
+if [ "$SUITE" = check ] || [ "$SUITE" = check-all ]; then
+	early=1
+fi
+WG_EARLY_CHROOTS=$early WG_KERNELS=$WG_KERNELS bash "$HERE/setup-host.sh" >/dev/null
 
 mapfile -t KERNELS <"$WG_CACHE/kernels"
 selected=()

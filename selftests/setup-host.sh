@@ -149,6 +149,32 @@ rel612=${k612#linux-image-}
 rel13=${k13#linux-image-}
 relsid=${ksid#linux-image-}
 
+# The chroots take minutes on a bare machine (two debootstraps, gcc and
+# headers in each): with WG_EARLY_CHROOTS=1 (run.sh's make check) start
+# the missing ones now, beside the host's own installs.  run.sh's own
+# chroot.sh then waits on their lock and finds them made (or makes them,
+# if this one failed; its log is $WG_CACHE/chroot-SUITE.early.log).
+kernel_wanted()
+{
+	local g
+	for g in ${WG_KERNELS:-*}; do
+		# shellcheck disable=SC2053
+		[[ $1 == $g ]] && return 0
+	done
+	return 1
+}
+if [ "${WG_EARLY_CHROOTS:-0}" = 1 ]; then
+	for s in "trixie $rel13" "sid $relsid"; do
+		read -r suite rel <<<"$s"
+		[ ! -f "$WG_CACHE/chroot-$suite/.done" ] && kernel_wanted "$rel" || continue
+		command -v debootstrap >/dev/null ||
+			apt-get install -y -q --no-install-recommends debootstrap >&2
+		log "chroot-$suite: made in the background from now on"
+		WG_CACHE=$WG_CACHE setsid bash "$(dirname "${BASH_SOURCE[0]}")/chroot.sh" \
+			"$suite" "$rel" >"$WG_CACHE/chroot-$suite.early.log" 2>&1 </dev/null &
+	done
+fi
+
 need=""
 for p in $HOST_PKGS linux-headers-$rel61 linux-headers-$rel612; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

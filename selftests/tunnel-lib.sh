@@ -144,11 +144,17 @@ ping_received()
 }
 
 # snmp_sum NS PROTO FIELD...: the sum of PROTO's FIELDs in NS's
-# /proc/net/snmp (PROTO as it is written there: Icmp, Udp, ...).
+# /proc/net/snmp (PROTO as it is written there: Icmp, Udp, ...), or with
+# PROTO "snmp6" of the FIELDs of /proc/net/snmp6 (Ip6InReceives, ...).
 snmp_sum()
 {
 	local ns=$1 proto=$2
 	shift 2
+	if [ "$proto" = snmp6 ]; then
+		nsx "$ns" awk -v fields=" $* " 'index(fields, " " $1 " ") { s += $2 }
+			END { print s + 0 }' /proc/net/snmp6
+		return
+	fi
 	nsx "$ns" awk -v proto="$proto:" -v fields=" $* " '$1 == proto {
 		if (!h) { for (i = 2; i <= NF; i++) n[i] = $i; h = 1; next }
 		for (i = 2; i <= NF; i++) if (index(fields, " " n[i] " ")) s += $i

@@ -74,24 +74,10 @@ wgauth_run()
 		--src fd20::2 --dst fd20::1 "$@"
 }
 
-# snmp NS FILE FIELD: as in 33-robustness.sh.
-snmp()
-{
-	if [ "$2" = snmp6 ]; then
-		nsx "$1" awk -v f="$3" '$1 == f { print $2 }' /proc/net/snmp6
-		return
-	fi
-	nsx "$1" awk -v p="$2:" -v f="$3" '$1 == p {
-		if (!h) { for (i = 2; i <= NF; i++) n[i] = $i; h = 1; next }
-		for (i = 2; i <= NF; i++) if (n[i] == f) print $i
-		exit
-	}' /proc/net/snmp
-}
-
 # delivered: inner packets w's stack has received (IPv4 + IPv6).
 delivered()
 {
-	echo $(($(snmp w Ip InReceives) + $(snmp w snmp6 Ip6InReceives)))
+	echo $(($(snmp_sum w Ip InReceives) + $(snmp_sum w snmp6 Ip6InReceives)))
 }
 
 # counters: "name value" of wg0's ethtool counters, but tx_direct and

@@ -140,8 +140,7 @@ udp_in_ge()
 # udp6_in NS: the same over IPv6.
 udp6_in()
 {
-	nsx "$1" awk '$1 == "Udp6InDatagrams" || $1 == "Udp6InErrors" ||
-		$1 == "Udp6NoPorts" { s += $2 } END { print s + 0 }' /proc/net/snmp6
+	snmp_sum "$1" snmp6 Udp6InDatagrams Udp6InErrors Udp6NoPorts
 }
 
 transfer_agrees()
