@@ -11,6 +11,8 @@ ktap_plan 9
 
 A_TUN=10.77.0.1
 B_TUN=10.77.0.2
+GO_LOG=/tmp/wgo0.log
+GO_PID=/tmp/wgo0.pid
 
 setup()
 {
@@ -33,11 +35,18 @@ setup()
 	$IP -n gons1 addr add $A_TUN/24 dev wg0
 	$IP -n gons1 link set wg0 up
 
-	# wireguard-go daemonizes; its socket is /var/run/wireguard/wgo0.sock.
-	nsx gons2 wireguard-go wgo0
-	# The socket file exists from bind(), before wireguard-go listens
-	# (wg says "No such device" then; seen on the KASAN kernel).
-	wait_for 20 nsx gons2 "$WG" show wgo0
+	# wireguard-go in the foreground (-f), in the background of this
+	# script, so that its log is kept: daemonized, its errors are lost.
+	# Its socket is /var/run/wireguard/wgo0.sock; the file exists from
+	# bind(), before wireguard-go listens (wg says "No such device"
+	# then), and under KASAN the Go runtime takes a while to start.
+	LOG_LEVEL=verbose $IP netns exec gons2 wireguard-go -f wgo0 >"$GO_LOG" 2>&1 &
+	echo $! >"$GO_PID"
+	wait_for 60 nsx gons2 "$WG" show wgo0 >/dev/null || {
+		echo "wireguard-go's log:"
+		cat "$GO_LOG"
+		return 1
+	}
 	wg_set_key gons2 wgo0 "$k2"
 	nsx gons2 $WG set wgo0 listen-port 20002 peer "$p1" preshared-key "$f" \
 		allowed-ips $A_TUN/32
@@ -51,7 +60,10 @@ setup()
 teardown()
 {
 	$IP -n gons2 link del wgo0 2>/dev/null || true
-	pkill -f 'wireguard-go wgo0' 2>/dev/null || true
+	if [ -s "$GO_PID" ]; then
+		kill "$(cat "$GO_PID")" 2>/dev/null || true
+		rm -f "$GO_PID"
+	fi
 	$IP netns del gons1 2>/dev/null || true
 	$IP netns del gons2 2>/dev/null || true
 }
