@@ -156,8 +156,10 @@ relsid=${ksid#linux-image-}
 # if this one failed; its log is $WG_CACHE/chroot-SUITE.early.log).
 kernel_wanted()
 {
-	local g
-	for g in ${WG_KERNELS:-*}; do
+	local g globs
+	# read -a: the globs are not expanded against this directory.
+	read -ra globs <<<"${WG_KERNELS:-*}"
+	for g in "${globs[@]}"; do
 		# shellcheck disable=SC2053
 		[[ $1 == $g ]] && return 0
 	done
