@@ -16,6 +16,17 @@ case $(uname -r) in
 esac
 ktap_plan 11
 
+# handshake_diag: both ends' view when no handshake completes.
+handshake_diag()
+{
+	echo "VM A:"
+	$WG show wg0
+	ethtool -S wg0 | awk 'NF == 2 && $2 != 0'
+	grep '^Udp:' /proc/net/snmp
+	echo "VM B (in-tree):"
+	peer_run "wg show wg0; grep '^Udp:' /proc/net/snmp; dmesg | tail -n 5" || true
+}
+
 handshake_done()
 {
 	$WG show wg0 latest-handshakes | awk '$2 != 0 { ok = 1 } END { exit !ok }'
@@ -45,7 +56,7 @@ t_we_initiate()
 	interop_b_wg0 -
 	interop_a_wg0 "$INTEROP_B_ADDR:$INTEROP_WG_PORT"
 	ping -c 1 -W 5 "$INTEROP_B_TUN" || true
-	wait_for 20 handshake_done
+	wait_for 20 handshake_done || { handshake_diag; return 1; }
 	ping -c 5 -i 0.3 -W 3 "$INTEROP_B_TUN"
 	peer_run "wg show wg0"
 	$WG show wg0
@@ -97,7 +108,7 @@ t_they_initiate()
 	interop_a_wg0 -
 	interop_b_wg0 "$INTEROP_A_ADDR:$INTEROP_WG_PORT"
 	peer_run "ping -c 1 -W 5 $INTEROP_A_TUN; true" >/dev/null
-	wait_for 20 handshake_done
+	wait_for 20 handshake_done || { handshake_diag; return 1; }
 	peer_run "ping -c 5 -i 0.3 -W 3 $INTEROP_A_TUN"
 	$WG show wg0 endpoints | grep -q "$INTEROP_B_ADDR:$INTEROP_WG_PORT"
 }
