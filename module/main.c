@@ -5,6 +5,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include "core/core.h"
 #include "device.h"
 #include "noise.h"
 #include "peer.h"
@@ -40,7 +41,8 @@ MODULE_PARM_DESC(under_load_handshakes,
 
 static bool wg_run_selftests(void)
 {
-	return wg_allowedips_selftest() && wg_noise_counter_selftest() &&
+	return wg_core_selftest() && wg_allowedips_selftest() &&
+	       wg_noise_counter_selftest() &&
 	       wg_ratelimiter_selftest();
 }
 
@@ -60,6 +62,7 @@ static int __init wg_mod_init(void)
 	if (ret < 0)
 		return ret;
 
+	wg_core_init();
 	if (IS_ENABLED(CONFIG_WG_DEBUG) && !wg_run_selftests()) {
 		ret = -ENOTRECOVERABLE;
 		goto err_uninit_ratelimiter;
