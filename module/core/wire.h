@@ -8,8 +8,10 @@
 #ifndef _WG_CORE_WIRE_H
 #define _WG_CORE_WIRE_H
 
-#include <linux/types.h>
+#include <linux/bits.h>
 #include <linux/build_bug.h>
+#include <linux/limits.h>
+#include <linux/types.h>
 
 enum {
 	WG_PUBLIC_LEN = 32,	/* Curve25519 keys, both halves */
@@ -87,7 +89,7 @@ static inline size_t wg_wire_data_len(size_t plain)
 #define WG_DATA_MIN_LEN (sizeof(struct wg_msg_data) + WG_TAG_LEN)
 
 /* Times in seconds and counts of the paper's section 6.1. */
-#define WG_REKEY_AFTER_MSGS (1ULL << 60)
+#define WG_REKEY_AFTER_MSGS BIT_ULL(60)
 #define WG_REJECT_AFTER_MSGS (U64_MAX - (1ULL << 13))
 enum {
 	WG_REKEY_AFTER_SECS = 120,
