@@ -109,11 +109,21 @@ void wg_keys_generate(u8 private[WG_PUBLIC_LEN])
 
 void wg_identity_set(struct wg_identity *id, const u8 private[WG_PUBLIC_LEN])
 {
+	static const u8 zero[WG_PUBLIC_LEN];
+
+	/* All zero means "no key": clamped, it would look like one. */
+	id->valid = false;
+	memset(id->public, 0, WG_PUBLIC_LEN);
+	memset(id->private, 0, WG_PUBLIC_LEN);
+	if (!crypto_memneq(private, zero, WG_PUBLIC_LEN))
+		return;
 	memcpy(id->private, private, WG_PUBLIC_LEN);
 	curve25519_clamp_secret(id->private);
 	id->valid = curve25519_generate_public(id->public, id->private);
-	if (!id->valid)
+	if (!id->valid) {
+		memzero_explicit(id->private, WG_PUBLIC_LEN);
 		memset(id->public, 0, WG_PUBLIC_LEN);
+	}
 }
 
 void wg_tai64n(u8 out[WG_TAI64N_LEN], const struct timespec64 *now)

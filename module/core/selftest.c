@@ -61,8 +61,13 @@ struct kat_ctx {
 
 static void kat_handshake(struct kat_ctx *c)
 {
+	static const u8 zero[WG_PUBLIC_LEN];
 	const u8 source[] = { 192, 0, 2, 1 };
 
+	wg_identity_set(&c->me_i, zero);
+	expect(c, !c->me_i.valid &&
+	       !memchr_inv(c->me_i.private, 0, WG_PUBLIC_LEN),
+	       "an all-zero private key is no identity");
 	wg_identity_set(&c->me_i, kat_init_static);
 	wg_identity_set(&c->me_r, kat_resp_static);
 	expect(c, c->me_i.valid && same(c->me_i.public, kat_init_public),
