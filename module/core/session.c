@@ -17,8 +17,12 @@ void wg_session_slots_init(struct wg_session_slots *slots)
 	spin_lock_init(&slots->lock);
 }
 
-#define slot(slots, name) \
-	rcu_dereference_protected((slots)->name, lockdep_is_held(&(slots)->lock))
+/* One slot's session; the caller holds slots->lock. */
+static struct wg_session *slot(struct wg_session_slots *slots,
+			       struct wg_session __rcu **p)
+{
+	return rcu_dereference_protected(*p, lockdep_is_held(&slots->lock));
+}
 
 static void add_gone(struct wg_session *s, struct wg_session **gone,
 		     unsigned int *n)
@@ -35,9 +39,9 @@ unsigned int wg_session_slots_install(struct wg_session_slots *slots,
 	unsigned int n = 0;
 
 	spin_lock_bh(&slots->lock);
-	cur = slot(slots, cur);
-	prev = slot(slots, prev);
-	next = slot(slots, next);
+	cur = slot(slots, &slots->cur);
+	prev = slot(slots, &slots->prev);
+	next = slot(slots, &slots->next);
 	if (fresh->initiator) {
 		/*
 		 * A responder session still waiting for confirmation may
@@ -71,9 +75,9 @@ bool wg_session_slots_confirm(struct wg_session_slots *slots,
 	if (s != rcu_access_pointer(slots->next))
 		return false;
 	spin_lock_bh(&slots->lock);
-	if (s == slot(slots, next)) {
-		*gone = slot(slots, prev);
-		rcu_assign_pointer(slots->prev, slot(slots, cur));
+	if (s == slot(slots, &slots->next)) {
+		*gone = slot(slots, &slots->prev);
+		rcu_assign_pointer(slots->prev, slot(slots, &slots->cur));
 		rcu_assign_pointer(slots->cur, s);
 		RCU_INIT_POINTER(slots->next, NULL);
 		moved = true;
@@ -88,9 +92,9 @@ unsigned int wg_session_slots_clear(struct wg_session_slots *slots,
 	unsigned int n = 0;
 
 	spin_lock_bh(&slots->lock);
-	add_gone(slot(slots, cur), gone, &n);
-	add_gone(slot(slots, prev), gone, &n);
-	add_gone(slot(slots, next), gone, &n);
+	add_gone(slot(slots, &slots->cur), gone, &n);
+	add_gone(slot(slots, &slots->prev), gone, &n);
+	add_gone(slot(slots, &slots->next), gone, &n);
 	RCU_INIT_POINTER(slots->cur, NULL);
 	RCU_INIT_POINTER(slots->prev, NULL);
 	RCU_INIT_POINTER(slots->next, NULL);
@@ -103,10 +107,10 @@ void wg_session_slots_stop_sending(struct wg_session_slots *slots)
 	struct wg_session *s;
 
 	spin_lock_bh(&slots->lock);
-	s = slot(slots, cur);
+	s = slot(slots, &slots->cur);
 	if (s)
 		WRITE_ONCE(s->send.valid, false);
-	s = slot(slots, next);
+	s = slot(slots, &slots->next);
 	if (s)
 		WRITE_ONCE(s->send.valid, false);
 	spin_unlock_bh(&slots->lock);
