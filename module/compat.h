@@ -10,7 +10,6 @@
 #include <linux/netdevice.h>
 #include <net/genetlink.h>
 #include <net/rtnetlink.h>
-#include <crypto/blake2s.h>
 #include <net/udp_tunnel.h>
 
 /* skb_gso_segment() moved to its own header (upstream 6.4). */
@@ -86,27 +85,6 @@ static inline int wg_compat_newlink(struct net *src_net,
 				    struct netlink_ext_ack *extack)
 {
 	return wg_device_create(src_net, dev, extack);
-}
-#endif
-
-/*
- * BLAKE2s's state became struct blake2s_ctx, and the one-shot blake2s()
- * takes the key first and the output last (6.18).  Callers name the state
- * struct wg_blake2s_state and hash in one go with wg_blake2s().
- */
-#ifdef WG_HAVE_BLAKE2S_CTX
-#define wg_blake2s_state blake2s_ctx
-static inline void wg_blake2s(u8 *out, const u8 *in, const u8 *key,
-			      size_t outlen, size_t inlen, size_t keylen)
-{
-	blake2s(key, keylen, in, inlen, out, outlen);
-}
-#else
-#define wg_blake2s_state blake2s_state
-static inline void wg_blake2s(u8 *out, const u8 *in, const u8 *key,
-			      size_t outlen, size_t inlen, size_t keylen)
-{
-	blake2s(out, in, key, outlen, inlen, keylen);
 }
 #endif
 

@@ -12,7 +12,8 @@
 #include "socket.h"
 #include "timers.h"
 #include "ratelimiter.h"
-#include "messages.h"
+#include "exchange.h"
+#include "limits.h"
 
 #include <linux/module.h>
 #include <linux/rtnetlink.h>
@@ -103,9 +104,9 @@ static int wg_stop(struct net_device *dev)
 	list_for_each_entry(peer, &wg->peer_list, peer_list) {
 		wg_packet_purge_staged_packets(peer);
 		wg_timers_stop(peer);
-		wg_noise_handshake_clear(&peer->handshake);
-		wg_noise_keypairs_clear(&peer->keypairs);
-		wg_noise_reset_last_sent_handshake(&peer->last_sent_handshake);
+		wg_exchange_reset(peer);
+		wg_keypairs_clear(peer);
+		wg_exchange_allow_initiation(peer);
 	}
 	mutex_unlock(&wg->device_update_lock);
 	wg_socket_reinit(wg, NULL, NULL);
@@ -186,7 +187,7 @@ static netdev_tx_t wg_xmit(struct sk_buff *skb, struct net_device *dev)
 	spin_lock_bh(&peer->staged_packet_queue.lock);
 	skb_queue_splice_tail(&packets, &peer->staged_packet_queue);
 	/* Without a session the queue only grows: keep the newest packets. */
-	while (skb_queue_len(&peer->staged_packet_queue) > MAX_STAGED_PACKETS) {
+	while (skb_queue_len(&peer->staged_packet_queue) > WG_MAX_STAGED_PACKETS) {
 		dev_kfree_skb(__skb_dequeue(&peer->staged_packet_queue));
 		wg_stat_inc(wg, WG_STAT_TX_STAGED_OVERFLOW);
 		++dev->stats.tx_dropped;
@@ -311,7 +312,7 @@ static void wg_destruct(struct net_device *dev)
 	 * exit waits for them before the caches go.
 	 */
 	wg_ratelimiter_uninit();
-	memzero_explicit(&wg->static_identity, sizeof(wg->static_identity));
+	memzero_explicit(&wg->identity, sizeof(wg->identity));
 	free_percpu(wg->stats);
 	wg_compat_tstats_free(dev);
 	wg_index_hashtable_free(wg->index_hashtable);
@@ -329,7 +330,7 @@ static void wg_setup(struct net_device *dev)
 	 * message header and tag; the default MTU leaves room for the
 	 * largest (IPv6) outer header on a 1500-byte link.
 	 */
-	const int overhead = MESSAGE_MINIMUM_LENGTH + sizeof(struct udphdr) +
+	const int overhead = WG_DATA_MIN_LEN + sizeof(struct udphdr) +
 			     max(sizeof(struct ipv6hdr), sizeof(struct iphdr));
 	const netdev_features_t features = NETIF_F_HW_CSUM | NETIF_F_RXCSUM |
 					   NETIF_F_SG | NETIF_F_GSO |
@@ -342,8 +343,8 @@ static void wg_setup(struct net_device *dev)
 	dev->header_ops = &ip_tunnel_header_ops;
 	dev->hard_header_len = 0;
 	dev->addr_len = 0;
-	dev->needed_headroom = DATA_PACKET_HEAD_ROOM;
-	dev->needed_tailroom = noise_encrypted_len(MESSAGE_PADDING_MULTIPLE);
+	dev->needed_headroom = WG_DATA_HEADROOM;
+	dev->needed_tailroom = WG_SEALED(WG_PADDING);
 	dev->type = ARPHRD_NONE;
 	dev->flags = IFF_POINTOPOINT | IFF_NOARP;
 	dev->priv_flags |= IFF_NO_QUEUE;
@@ -352,7 +353,7 @@ static void wg_setup(struct net_device *dev)
 	dev->hw_features |= features;
 	dev->hw_enc_features |= features;
 	dev->mtu = ETH_DATA_LEN - overhead;
-	dev->max_mtu = round_down(INT_MAX, MESSAGE_PADDING_MULTIPLE) - overhead;
+	dev->max_mtu = round_down(INT_MAX, WG_PADDING) - overhead;
 	SET_NETDEV_DEVTYPE(dev, &device_type);
 	/* ICMP errors for the sender need the inner packet's route. */
 	netif_keep_dst(dev);
@@ -372,11 +373,11 @@ int wg_device_create(struct net *src_net, struct net_device *dev,
 	int ret = -ENOMEM;
 
 	rcu_assign_pointer(wg->creating_net, src_net);
-	init_rwsem(&wg->static_identity.lock);
+	init_rwsem(&wg->identity_lock);
 	mutex_init(&wg->socket_update_lock);
 	mutex_init(&wg->device_update_lock);
 	wg_allowedips_init(&wg->peer_allowedips);
-	wg_cookie_checker_init(&wg->cookie_checker, wg);
+	wg_cookie_guard_init(&wg->cookie_guard);
 	INIT_LIST_HEAD(&wg->peer_list);
 	wg->device_update_gen = 1;
 
@@ -417,18 +418,18 @@ int wg_device_create(struct net *src_net, struct net_device *dev,
 		goto err_destroy_handshake_send;
 
 	ret = wg_packet_queue_init(&wg->encrypt_queue, wg_packet_encrypt_worker,
-				   MAX_QUEUED_PACKETS);
+				   WG_MAX_QUEUED_PACKETS);
 	if (ret < 0)
 		goto err_destroy_packet_crypt;
 
 	ret = wg_packet_queue_init(&wg->decrypt_queue, wg_packet_decrypt_worker,
-				   MAX_QUEUED_PACKETS);
+				   WG_MAX_QUEUED_PACKETS);
 	if (ret < 0)
 		goto err_free_encrypt_queue;
 
 	ret = wg_packet_queue_init(&wg->handshake_queue,
 				   wg_packet_handshake_receive_worker,
-				   MAX_QUEUED_INCOMING_HANDSHAKES);
+				   WG_MAX_QUEUED_HANDSHAKES);
 	if (ret < 0)
 		goto err_free_decrypt_queue;
 

@@ -3,10 +3,11 @@
 #ifndef _WG_DEVICE_H
 #define _WG_DEVICE_H
 
-#include "noise.h"
+#include "core/cookie.h"
+#include "core/handshake.h"
+#include "limits.h"
 #include "allowedips.h"
 #include "peerlookup.h"
-#include "cookie.h"
 #include "queueing.h"
 
 #include <linux/types.h>
@@ -59,10 +60,12 @@ struct wg_device {
 	struct sock __rcu *sock4, *sock6;
 	/* The namespace the sockets live in; never changes, not counted. */
 	struct net __rcu *creating_net;
-	struct wg_noise_static_identity static_identity;
+	struct wg_identity identity;
+	/* Protects identity: handshakes read it, netlink replaces it. */
+	struct rw_semaphore identity_lock;
 	struct workqueue_struct *packet_crypt_wq, *handshake_receive_wq;
 	struct workqueue_struct *handshake_send_wq;
-	struct wg_cookie_checker cookie_checker;
+	struct wg_cookie_guard cookie_guard;
 	struct wg_pubkey_hashtable *peer_hashtable;
 	struct wg_index_hashtable *index_hashtable;
 	struct wg_allowedips peer_allowedips;
@@ -111,7 +114,7 @@ static inline void wg_stat_inc(struct wg_device *wg, enum wg_stat stat)
 extern unsigned int wg_under_load_handshakes;
 #define WG_UNDER_LOAD_HANDSHAKES READ_ONCE(wg_under_load_handshakes)
 #else
-#define WG_UNDER_LOAD_HANDSHAKES (MAX_QUEUED_INCOMING_HANDSHAKES / 8)
+#define WG_UNDER_LOAD_HANDSHAKES (WG_MAX_QUEUED_HANDSHAKES / 8)
 #endif
 
 int wg_device_init(void);

@@ -5,8 +5,8 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include "core/core.h"
 #include "device.h"
-#include "noise.h"
 #include "peer.h"
 #include "netlink.h"
 #include "ratelimiter.h"
@@ -24,15 +24,15 @@ unsigned int wg_time_divisor = 1;
 module_param_named(time_divisor, wg_time_divisor, uint, 0444);
 MODULE_PARM_DESC(time_divisor,
 		 "debug builds only: divide every protocol time by this (default 1)");
-u64 wg_rekey_after_messages = REKEY_AFTER_MESSAGES;
+u64 wg_rekey_after_messages = WG_REKEY_AFTER_MSGS;
 module_param_named(rekey_after_messages, wg_rekey_after_messages, ullong, 0444);
 MODULE_PARM_DESC(rekey_after_messages,
 		 "debug builds only: start a new handshake after sending this many messages with a key (default 2^60)");
-u64 wg_reject_after_messages = REJECT_AFTER_MESSAGES;
+u64 wg_reject_after_messages = WG_REJECT_AFTER_MSGS;
 module_param_named(reject_after_messages, wg_reject_after_messages, ullong, 0444);
 MODULE_PARM_DESC(reject_after_messages,
-		 "debug builds only: use a key for at most this many messages (default 2^64 - 8130)");
-unsigned int wg_under_load_handshakes = MAX_QUEUED_INCOMING_HANDSHAKES / 8;
+		 "debug builds only: use a key for at most this many messages (default 2^64 - 2^13 - 1)");
+unsigned int wg_under_load_handshakes = WG_MAX_QUEUED_HANDSHAKES / 8;
 module_param_named(under_load_handshakes, wg_under_load_handshakes, uint, 0644);
 MODULE_PARM_DESC(under_load_handshakes,
 		 "debug builds only: queued handshakes that make the device demand cookies (default 512)");
@@ -40,7 +40,7 @@ MODULE_PARM_DESC(under_load_handshakes,
 
 static bool wg_run_selftests(void)
 {
-	return wg_allowedips_selftest() && wg_noise_counter_selftest() &&
+	return wg_core_selftest() && wg_allowedips_selftest() &&
 	       wg_ratelimiter_selftest();
 }
 
@@ -52,7 +52,7 @@ static int __init wg_mod_init(void)
 		return -EINVAL;
 #ifdef CONFIG_WG_DEBUG
 	if (!wg_reject_after_messages ||
-	    wg_reject_after_messages > REJECT_AFTER_MESSAGES)
+	    wg_reject_after_messages > WG_REJECT_AFTER_MSGS)
 		return -EINVAL;
 #endif
 
@@ -60,6 +60,7 @@ static int __init wg_mod_init(void)
 	if (ret < 0)
 		return ret;
 
+	wg_core_init();
 	if (IS_ENABLED(CONFIG_WG_DEBUG) && !wg_run_selftests()) {
 		ret = -ENOTRECOVERABLE;
 		goto err_uninit_ratelimiter;
@@ -72,8 +73,6 @@ static int __init wg_mod_init(void)
 	ret = wg_peer_init();
 	if (ret < 0)
 		goto err_uninit_allowedips;
-
-	wg_noise_init();
 
 	/*
 	 * The family first: when the in-tree module holds it, the load fails

@@ -4,8 +4,8 @@
  * configuration of one device, WG_CMD_SET_DEVICE changes it.  The wire format
  * is documented once, in include/uapi/linux/wg.h.
  *
- * Lock order: RTNL, wg->device_update_lock, wg->static_identity.lock,
- * peer->handshake.lock.  wg_socket_init() takes wg->socket_update_lock
+ * Lock order: RTNL, wg->device_update_lock, wg->identity_lock,
+ * peer->handshake_lock.  wg_socket_init() takes wg->socket_update_lock
  * inside all of them.  SET holds RTNL throughout so that netif_running() and
  * the sockets cannot change under it (wg_open() binds with RTNL held); GET
  * takes RTNL only to copy the device name.
@@ -18,6 +18,7 @@
 #include "socket.h"
 #include "queueing.h"
 #include "compat.h"
+#include "exchange.h"
 
 /*
  * Not <linux/wireguard.h>: kbuild searches the kernel's own include/uapi
@@ -38,8 +39,8 @@
 #include <crypto/algapi.h>
 #include <crypto/curve25519.h>
 
-static_assert(WG_KEY_LEN == NOISE_PUBLIC_KEY_LEN);
-static_assert(WG_KEY_LEN == NOISE_SYMMETRIC_KEY_LEN);
+static_assert(WG_KEY_LEN == WG_PUBLIC_LEN);
+static_assert(WG_KEY_LEN == WG_SYMKEY_LEN);
 
 static struct genl_family wg_genl_family;
 
@@ -189,7 +190,7 @@ static void dump_release_position(struct dump_ctx *ctx)
 
 static int put_device_config(struct sk_buff *skb, struct wg_device *wg)
 {
-	struct wg_noise_static_identity *identity = &wg->static_identity;
+	struct wg_identity *identity = &wg->identity;
 	int ret = 0;
 
 	lockdep_assert_held(&wg->device_update_lock);
@@ -199,14 +200,14 @@ static int put_device_config(struct sk_buff *skb, struct wg_device *wg)
 	    nla_put_u32(skb, WGDEVICE_A_FWMARK, wg->fwmark))
 		return -EMSGSIZE;
 
-	down_read(&identity->lock);
-	if (identity->has_identity &&
-	    (nla_put(skb, WGDEVICE_A_PRIVATE_KEY, NOISE_PUBLIC_KEY_LEN,
-		     identity->static_private) ||
-	     nla_put(skb, WGDEVICE_A_PUBLIC_KEY, NOISE_PUBLIC_KEY_LEN,
-		     identity->static_public)))
+	down_read(&wg->identity_lock);
+	if (identity->valid &&
+	    (nla_put(skb, WGDEVICE_A_PRIVATE_KEY, WG_PUBLIC_LEN,
+		     identity->private) ||
+	     nla_put(skb, WGDEVICE_A_PUBLIC_KEY, WG_PUBLIC_LEN,
+		     identity->public)))
 		ret = -EMSGSIZE;
-	up_read(&identity->lock);
+	up_read(&wg->identity_lock);
 	return ret;
 }
 
@@ -240,10 +241,10 @@ static int put_peer_state(struct sk_buff *skb, struct wg_peer *peer)
 	};
 	int ret;
 
-	down_read(&peer->handshake.lock);
-	ret = nla_put(skb, WGPEER_A_PRESHARED_KEY, NOISE_SYMMETRIC_KEY_LEN,
-		      peer->handshake.preshared_key);
-	up_read(&peer->handshake.lock);
+	down_read(&peer->handshake_lock);
+	ret = nla_put(skb, WGPEER_A_PRESHARED_KEY, WG_SYMKEY_LEN,
+		      peer->handshake.psk);
+	up_read(&peer->handshake_lock);
 	if (ret)
 		return ret;
 
@@ -336,10 +337,10 @@ static int put_peer(struct sk_buff *skb, struct wg_peer *peer,
 	if (!nest)
 		return -EMSGSIZE;
 
-	down_read(&peer->handshake.lock);
-	ret = nla_put(skb, WGPEER_A_PUBLIC_KEY, NOISE_PUBLIC_KEY_LEN,
+	down_read(&peer->handshake_lock);
+	ret = nla_put(skb, WGPEER_A_PUBLIC_KEY, WG_PUBLIC_LEN,
 		      peer->handshake.remote_static);
-	up_read(&peer->handshake.lock);
+	up_read(&peer->handshake_lock);
 	if (ret)
 		goto err_cancel_peer;
 
@@ -693,11 +694,11 @@ static void set_fwmark(struct wg_device *wg, u32 fwmark)
 }
 
 static void set_private_key(struct wg_device *wg,
-			    const u8 key[NOISE_PUBLIC_KEY_LEN])
+			    const u8 key[WG_PUBLIC_LEN])
 {
-	struct wg_noise_static_identity *identity = &wg->static_identity;
-	u8 public_key[NOISE_PUBLIC_KEY_LEN];
-	u8 clamped[NOISE_PUBLIC_KEY_LEN];
+	struct wg_identity *identity = &wg->identity;
+	u8 public_key[WG_PUBLIC_LEN];
+	u8 clamped[WG_PUBLIC_LEN];
 	struct wg_peer *peer;
 	bool gained;
 
@@ -710,9 +711,9 @@ static void set_private_key(struct wg_device *wg,
 	 */
 	memcpy(clamped, key, sizeof(clamped));
 	curve25519_clamp_secret(clamped);
-	if (!crypto_memneq(identity->static_private, key, sizeof(clamped)) ||
-	    (identity->has_identity &&
-	     !crypto_memneq(identity->static_private, clamped,
+	if (!crypto_memneq(identity->private, key, sizeof(clamped)) ||
+	    (identity->valid &&
+	     !crypto_memneq(identity->private, clamped,
 			    sizeof(clamped))))
 		goto out_wipe;
 
@@ -726,17 +727,10 @@ static void set_private_key(struct wg_device *wg,
 		}
 	}
 
-	down_write(&identity->lock);
-	gained = !identity->has_identity;
-	wg_noise_set_static_identity_private_key(identity, key);
-	gained = gained && identity->has_identity;
-	wg_cookie_checker_precompute_device_keys(&wg->cookie_checker);
-	list_for_each_entry(peer, &wg->peer_list, peer_list) {
-		wg_noise_precompute_static_static(peer);
-		/* Sessions derived from the old identity must stop sending. */
-		wg_noise_expire_current_peer_keypairs(peer);
-	}
-	up_write(&identity->lock);
+	/* Only we change the identity, under device_update_lock. */
+	gained = !identity->valid;
+	wg_exchange_set_identity(wg, key);
+	gained = gained && identity->valid;
 
 	/* Packets that waited for an identity can start their handshakes. */
 	if (gained && netif_running(wg->dev))
@@ -747,15 +741,14 @@ out_wipe:
 }
 
 static bool is_own_public_key(struct wg_device *wg,
-			      const u8 key[NOISE_PUBLIC_KEY_LEN])
+			      const u8 key[WG_PUBLIC_LEN])
 {
 	bool own;
 
-	down_read(&wg->static_identity.lock);
-	own = wg->static_identity.has_identity &&
-	      !memcmp(key, wg->static_identity.static_public,
-		      NOISE_PUBLIC_KEY_LEN);
-	up_read(&wg->static_identity.lock);
+	down_read(&wg->identity_lock);
+	own = wg->identity.valid &&
+	      !memcmp(key, wg->identity.public, WG_PUBLIC_LEN);
+	up_read(&wg->identity_lock);
 	return own;
 }
 
@@ -829,10 +822,10 @@ static int configure_peer(struct wg_device *wg, struct wg_peer *peer,
 	int rem, ret = 0;
 
 	if (preshared_key) {
-		down_write(&peer->handshake.lock);
-		memcpy(peer->handshake.preshared_key, preshared_key,
-		       NOISE_SYMMETRIC_KEY_LEN);
-		up_write(&peer->handshake.lock);
+		down_write(&peer->handshake_lock);
+		memcpy(peer->handshake.psk, preshared_key,
+		       WG_SYMKEY_LEN);
+		up_write(&peer->handshake_lock);
 	}
 
 	if (tb[WGPEER_A_ENDPOINT])
@@ -874,7 +867,7 @@ static int configure_peer(struct wg_device *wg, struct wg_peer *peer,
 static int apply_peer(struct wg_device *wg, const struct nlattr *entry,
 		      struct netlink_ext_ack *extack)
 {
-	static const u8 no_preshared_key[NOISE_SYMMETRIC_KEY_LEN];
+	static const u8 no_preshared_key[WG_SYMKEY_LEN];
 	struct nlattr *tb[WGPEER_A_MAX + 1];
 	const u8 *public_key, *psk = NULL;
 	struct wg_peer *peer;

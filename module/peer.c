@@ -18,7 +18,8 @@
 #include "queueing.h"
 #include "timers.h"
 #include "peerlookup.h"
-#include "noise.h"
+#include "exchange.h"
+#include "limits.h"
 #include "socket.h"
 
 #include <linux/kref.h>
@@ -30,15 +31,15 @@ static struct kmem_cache *peer_cache;
 static atomic64_t peer_counter = ATOMIC64_INIT(0);
 
 struct wg_peer *wg_peer_create(struct wg_device *wg,
-			       const u8 public_key[NOISE_PUBLIC_KEY_LEN],
-			       const u8 preshared_key[NOISE_SYMMETRIC_KEY_LEN])
+			       const u8 public_key[WG_PUBLIC_LEN],
+			       const u8 preshared_key[WG_SYMKEY_LEN])
 {
 	struct wg_peer *peer;
 	int ret = -ENOMEM;
 
 	lockdep_assert_held(&wg->device_update_lock);
 
-	if (wg->num_peers >= MAX_PEERS_PER_DEVICE)
+	if (wg->num_peers >= WG_MAX_PEERS)
 		return ERR_PTR(-ENOSPC);
 
 	peer = kmem_cache_zalloc(peer_cache, GFP_KERNEL);
@@ -48,15 +49,11 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 		goto err_free_peer;
 
 	peer->device = wg;
-	wg_noise_handshake_init(&peer->handshake, &wg->static_identity,
-				public_key, preshared_key, peer);
+	wg_exchange_peer_init(peer, public_key, preshared_key);
 	peer->internal_id = atomic64_inc_return(&peer_counter);
 	peer->serial_work_cpu = nr_cpumask_bits;
 	peer->tx_cpu = nr_cpu_ids;
-	wg_cookie_init(&peer->latest_cookie);
 	wg_timers_init(peer);
-	wg_cookie_checker_precompute_peer_keys(peer);
-	spin_lock_init(&peer->keypairs.keypair_update_lock);
 	INIT_WORK(&peer->transmit_handshake_work,
 		  wg_packet_handshake_send_worker);
 	INIT_WORK(&peer->transmit_packet_work, wg_packet_tx_worker);
@@ -65,7 +62,7 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 	rwlock_init(&peer->endpoint_lock);
 	kref_init(&peer->refcount);
 	skb_queue_head_init(&peer->staged_packet_queue);
-	wg_noise_reset_last_sent_handshake(&peer->last_sent_handshake);
+	wg_exchange_allow_initiation(peer);
 	set_bit(NAPI_STATE_NO_BUSY_POLL, &peer->napi.state);
 	netif_napi_add(wg->dev, &peer->napi, wg_packet_rx_poll);
 	napi_enable(&peer->napi);
@@ -108,8 +105,8 @@ static void peer_make_dead(struct wg_peer *peer)
 	 * Unhash the handshake and the keypairs, so that no received packet
 	 * can find the peer once the grace period below has passed.
 	 */
-	wg_noise_handshake_clear(&peer->handshake);
-	wg_noise_keypairs_clear(&peer->keypairs);
+	wg_exchange_reset(peer);
+	wg_keypairs_clear(peer);
 }
 
 /* Phase two, after synchronize_net(): stop whatever still runs for it. */
@@ -121,7 +118,7 @@ static void peer_remove_after_dead(struct wg_peer *peer)
 	 * A handshake that checked is_dead before we set it may have
 	 * installed a keypair after the first clear; it is done by now.
 	 */
-	wg_noise_keypairs_clear(&peer->keypairs);
+	wg_keypairs_clear(peer);
 	wg_timers_stop(peer);
 
 	/*
@@ -202,7 +199,7 @@ static void kref_release(struct kref *refcount)
 	 * the peer through; remove it before the grace period.
 	 */
 	wg_index_hashtable_remove(peer->device->index_hashtable,
-				  &peer->handshake.entry);
+				  &peer->handshake_entry);
 	wg_packet_purge_staged_packets(peer);
 	call_rcu(&peer->rcu, rcu_release);
 }

@@ -4,8 +4,11 @@
 #define _WG_PEER_H
 
 #include "device.h"
-#include "noise.h"
-#include "cookie.h"
+#include "core/cookie.h"
+#include "core/handshake.h"
+#include "core/session.h"
+#include "keypair.h"
+#include "peerlookup.h"
 #include "socket.h"
 
 #include <linux/types.h>
@@ -48,16 +51,20 @@ struct wg_peer {
 	struct wg_device *device;
 	/* In-order packet queues: crypto workers complete entries out of order. */
 	struct wg_peer_queue tx_queue, rx_queue;
-	/* Packets waiting for a session; bounded by MAX_STAGED_PACKETS. */
+	/* Packets waiting for a session; bounded by WG_MAX_STAGED_PACKETS. */
 	struct sk_buff_head staged_packet_queue;
 	int serial_work_cpu;
 	bool is_dead;
-	struct wg_noise_keypairs keypairs;
+	struct wg_session_slots sessions;
 	struct wg_endpoint endpoint;
 	struct dst_cache endpoint_cache;
 	/* Protects endpoint and endpoint_cache. */
 	rwlock_t endpoint_lock;
-	struct wg_noise_handshake handshake;
+	struct wg_handshake handshake;
+	/* How a response to our message finds us; hashed while one may come. */
+	struct wg_index_hashtable_entry handshake_entry;
+	/* Protects handshake; see exchange.h for the lock order. */
+	struct rw_semaphore handshake_lock;
 	atomic64_t last_sent_handshake;
 	struct work_struct transmit_handshake_work, clear_peer_work;
 	struct work_struct transmit_packet_work;
@@ -74,7 +81,7 @@ struct wg_peer {
 	 */
 	int tx_cpu;
 	unsigned int tx_qtail;
-	struct wg_cookie latest_cookie;
+	struct wg_cookie_jar cookie_jar;
 	struct hlist_node pubkey_hash;
 	atomic64_t rx_bytes, tx_bytes;
 	struct timer_list timer_retransmit_handshake, timer_send_keepalive;
@@ -100,8 +107,14 @@ struct wg_peer {
  * extra reference), or an ERR_PTR.  Caller holds wg->device_update_lock.
  */
 struct wg_peer *wg_peer_create(struct wg_device *wg,
-			       const u8 public_key[NOISE_PUBLIC_KEY_LEN],
-			       const u8 preshared_key[NOISE_SYMMETRIC_KEY_LEN]);
+			       const u8 public_key[WG_PUBLIC_LEN],
+			       const u8 preshared_key[WG_SYMKEY_LEN]);
+
+/* The session that sends now, under rcu_read_lock_bh(); may be NULL. */
+static inline struct wg_keypair *wg_peer_current_keypair(struct wg_peer *peer)
+{
+	return wg_keypair_of(rcu_dereference_bh(peer->sessions.cur));
+}
 
 struct wg_peer *__must_check wg_peer_get_maybe_zero(struct wg_peer *peer);
 static inline struct wg_peer *wg_peer_get(struct wg_peer *peer)

@@ -7,20 +7,19 @@
 
 #include "peerlookup.h"
 #include "peer.h"
-#include "noise.h"
 
 #include <linux/slab.h>
 #include <linux/random.h>
 #include <crypto/algapi.h>
 
 static struct hlist_head *pubkey_bucket(struct wg_pubkey_hashtable *table,
-					const u8 pubkey[NOISE_PUBLIC_KEY_LEN])
+					const u8 pubkey[WG_PUBLIC_LEN])
 {
 	/*
 	 * siphash keeps an attacker who picks public keys from filling one
 	 * bucket; the table is small, so the low bits are enough.
 	 */
-	const u64 hash = siphash(pubkey, NOISE_PUBLIC_KEY_LEN, &table->key);
+	const u64 hash = siphash(pubkey, WG_PUBLIC_LEN, &table->key);
 
 	return &table->hashtable[hash & (HASH_SIZE(table->hashtable) - 1)];
 }
@@ -61,7 +60,7 @@ void wg_pubkey_hashtable_remove(struct wg_pubkey_hashtable *table,
 
 struct wg_peer *
 wg_pubkey_hashtable_lookup(struct wg_pubkey_hashtable *table,
-			   const u8 pubkey[NOISE_PUBLIC_KEY_LEN])
+			   const u8 pubkey[WG_PUBLIC_LEN])
 {
 	struct wg_peer *iter, *peer = NULL;
 
@@ -69,7 +68,7 @@ wg_pubkey_hashtable_lookup(struct wg_pubkey_hashtable *table,
 	hlist_for_each_entry_rcu_bh(iter, pubkey_bucket(table, pubkey),
 				    pubkey_hash) {
 		if (!crypto_memneq(pubkey, iter->handshake.remote_static,
-				   NOISE_PUBLIC_KEY_LEN)) {
+				   WG_PUBLIC_LEN)) {
 			peer = wg_peer_get_maybe_zero(iter);
 			break;
 		}

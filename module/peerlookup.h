@@ -7,7 +7,7 @@
 #ifndef _WG_PEERLOOKUP_H
 #define _WG_PEERLOOKUP_H
 
-#include "messages.h"
+#include "core/wire.h"
 
 #include <linux/hashtable.h>
 #include <linux/mutex.h>
@@ -31,7 +31,7 @@ void wg_pubkey_hashtable_remove(struct wg_pubkey_hashtable *table,
 /* Returns a reference, or NULL. */
 struct wg_peer *
 wg_pubkey_hashtable_lookup(struct wg_pubkey_hashtable *table,
-			   const u8 pubkey[NOISE_PUBLIC_KEY_LEN]);
+			   const u8 pubkey[WG_PUBLIC_LEN]);
 
 enum wg_index_hashtable_type {
 	INDEX_HASHTABLE_HANDSHAKE = 1U << 0,

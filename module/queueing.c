@@ -13,7 +13,7 @@
  * that reaches the head of its queue also leaves from there (send.c).
  */
 #include "queueing.h"
-#include "noise.h"
+#include "keypair.h"
 #include "peer.h"
 
 #include <linux/cpumask.h>
@@ -70,11 +70,11 @@ void wg_peer_queue_purge(struct wg_peer_queue *queue)
 	struct sk_buff *skb;
 
 	while ((skb = skb_dequeue(&queue->list)) != NULL) {
-		struct wg_noise_keypair *keypair = PACKET_CB(skb)->keypair;
+		struct wg_keypair *keypair = PACKET_CB(skb)->keypair;
 		struct sk_buff *next;
 
 		wg_peer_put(keypair->entry.peer);
-		wg_noise_keypair_put(keypair, false);
+		wg_keypair_put(keypair, false);
 		for (; skb; skb = next) {
 			next = PACKET_CB(skb)->bundle;
 			kfree_skb(skb);
@@ -134,7 +134,7 @@ bool wg_peer_queue_add_inline(struct wg_peer_queue *peer_queue,
 			      struct sk_buff *skb, unsigned int plain_len)
 {
 	if (plain_len > WG_CRYPT_INLINE_MAX ||
-	    skb_queue_len_lockless(&peer_queue->list) >= MAX_QUEUED_PACKETS)
+	    skb_queue_len_lockless(&peer_queue->list) >= WG_MAX_QUEUED_PACKETS)
 		return false;
 	atomic_set(&PACKET_CB(skb)->state, WG_PACKET_UNCRYPTED);
 	skb_queue_tail(&peer_queue->list, skb);

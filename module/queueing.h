@@ -15,7 +15,7 @@
 
 struct wg_device;
 struct wg_peer;
-struct wg_noise_keypair;
+struct wg_keypair;
 
 struct wg_multicore_worker {
 	void *ptr;
@@ -52,7 +52,7 @@ enum wg_packet_state {
  */
 struct wg_packet_cb {
 	u64 nonce;
-	struct wg_noise_keypair *keypair;
+	struct wg_keypair *keypair;
 	struct sk_buff *bundle;
 	atomic_t state;
 	u32 mtu;

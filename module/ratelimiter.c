@@ -3,14 +3,14 @@
  * A token bucket per handshake source, shared by every wg device.  Sources
  * are IPv4 /32 and IPv6 /64 prefixes (one host rarely has more than a /64),
  * within one network namespace.  Each second a source earns
- * INITIATIONS_PER_SECOND tokens, up to a burst of PACKETS_BURSTABLE; a
+ * WG_INITIATIONS_PER_SEC tokens, up to a burst of PACKETS_BURSTABLE; a
  * source idle for a second has a full bucket and is forgotten, as a new
  * entry would start full anyway.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include "ratelimiter.h"
-#include "messages.h"
+#include "core/wire.h"
 
 #include <linux/hashtable.h>
 #include <linux/ip.h>
@@ -30,7 +30,7 @@
 #include <net/net_namespace.h>
 
 enum {
-	PACKETS_PER_SECOND = INITIATIONS_PER_SECOND,
+	PACKETS_PER_SECOND = WG_INITIATIONS_PER_SEC,
 	PACKETS_BURSTABLE = 5,
 	/* Tokens are nanoseconds of allowance; a packet costs this many. */
 	PACKET_COST = NSEC_PER_SEC / PACKETS_PER_SECOND,

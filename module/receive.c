@@ -10,14 +10,17 @@
 #include "device.h"
 #include "peer.h"
 #include "timers.h"
-#include "messages.h"
-#include "cookie.h"
+#include "exchange.h"
+#include "keypair.h"
+#include "limits.h"
+#include "ratelimiter.h"
 #include "socket.h"
 
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/udp.h>
 #include <net/ip_tunnels.h>
+#include <crypto/chacha20poly1305.h>
 
 /*
  * A message from @peer was accepted.  The peer's transfer counter and the
@@ -35,20 +38,20 @@ static void rx_bytes(struct wg_peer *peer, unsigned int len)
 static size_t message_len(__le32 type)
 {
 	switch (type) {
-	case cpu_to_le32(MESSAGE_HANDSHAKE_INITIATION):
-		return sizeof(struct wg_message_handshake_initiation);
-	case cpu_to_le32(MESSAGE_HANDSHAKE_RESPONSE):
-		return sizeof(struct wg_message_handshake_response);
-	case cpu_to_le32(MESSAGE_HANDSHAKE_COOKIE):
-		return sizeof(struct wg_message_handshake_cookie);
-	case cpu_to_le32(MESSAGE_DATA):
-		return MESSAGE_MINIMUM_LENGTH;
+	case cpu_to_le32(WG_MSG_INITIATION):
+		return sizeof(struct wg_msg_initiation);
+	case cpu_to_le32(WG_MSG_RESPONSE):
+		return sizeof(struct wg_msg_response);
+	case cpu_to_le32(WG_MSG_COOKIE):
+		return sizeof(struct wg_msg_cookie);
+	case cpu_to_le32(WG_MSG_DATA):
+		return WG_DATA_MIN_LEN;
 	default:
 		return 0;
 	}
 }
 
-#define SKB_TYPE_LE32(skb) (((struct wg_message_header *)(skb)->data)->type)
+#define SKB_TYPE_LE32(skb) (((struct wg_msg_header *)(skb)->data)->type)
 
 /*
  * Strip the UDP header and check the message type and size.  Returns the
@@ -76,9 +79,9 @@ static enum wg_stat prepare_skb_header(struct sk_buff *skb)
 		return WG_STAT_RX_BAD_SIZE;
 	data_len -= sizeof(struct udphdr);
 	data_offset = (u8 *)udp + sizeof(struct udphdr) - skb->data;
-	if (unlikely(data_len < sizeof(struct wg_message_header) ||
+	if (unlikely(data_len < sizeof(struct wg_msg_header) ||
 		     !pskb_may_pull(skb, data_offset +
-				    sizeof(struct wg_message_header)) ||
+				    sizeof(struct wg_msg_header)) ||
 		     pskb_trim(skb, data_len + data_offset) < 0))
 		return WG_STAT_RX_BAD_SIZE;
 	skb_pull(skb, data_offset);
@@ -89,7 +92,7 @@ static enum wg_stat prepare_skb_header(struct sk_buff *skb)
 	if (unlikely(!len))
 		return WG_STAT_RX_BAD_TYPE;
 	/* Handshake messages have one size; data has a minimum. */
-	if (SKB_TYPE_LE32(skb) == cpu_to_le32(MESSAGE_DATA) ?
+	if (SKB_TYPE_LE32(skb) == cpu_to_le32(WG_MSG_DATA) ?
 	    skb->len < len : skb->len != len)
 		return WG_STAT_RX_BAD_SIZE;
 	if (unlikely(!pskb_may_pull(skb, len)))
@@ -116,30 +119,38 @@ static bool handshake_under_load(struct wg_device *wg)
 
 static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 {
-	enum wg_cookie_mac_state mac_state;
+	enum wg_mac_verdict mac_state;
 	struct wg_peer *peer = NULL;
 	bool packet_needs_cookie;
-	bool under_load;
+	size_t source_len;
+	u8 source[18];
+	bool under_load, ratelimited;
 
-	if (SKB_TYPE_LE32(skb) == cpu_to_le32(MESSAGE_HANDSHAKE_COOKIE)) {
+	if (SKB_TYPE_LE32(skb) == cpu_to_le32(WG_MSG_COOKIE)) {
 		wg_dbg_skb_ratelimited("%s: receiving cookie reply from %pISpfsc\n",
 				       wg->dev->name, skb);
-		if (!wg_cookie_message_consume((struct wg_message_handshake_cookie *)
-					       skb->data, wg))
+		if (!wg_exchange_take_cookie(wg, (struct wg_msg_cookie *)
+					     skb->data))
 			wg_stat_inc(wg, WG_STAT_RX_COOKIE_INVALID);
 		return;
 	}
 
 	under_load = handshake_under_load(wg);
-	mac_state = wg_cookie_validate_packet(&wg->cookie_checker, skb,
-					      under_load);
-	if ((under_load && mac_state == VALID_MAC_WITH_COOKIE) ||
-	    (!under_load && mac_state == VALID_MAC_BUT_NO_COOKIE)) {
+	source_len = wg_exchange_source(skb, source);
+	mac_state = wg_cookie_guard_check(&wg->cookie_guard, skb->data,
+					  skb->len, source, source_len,
+					  under_load,
+					  ktime_get_coarse_boottime_ns());
+	/* Under load, even a sender that proved its address is rate limited. */
+	ratelimited = under_load && mac_state == WG_MAC_OK_COOKIE &&
+		      !wg_ratelimiter_allow(skb, dev_net(wg->dev));
+	if ((under_load && mac_state == WG_MAC_OK_COOKIE && !ratelimited) ||
+	    (!under_load && mac_state == WG_MAC_OK)) {
 		packet_needs_cookie = false;
-	} else if (under_load && mac_state == VALID_MAC_BUT_NO_COOKIE) {
+	} else if (under_load && mac_state == WG_MAC_OK) {
 		packet_needs_cookie = true;
 	} else {
-		wg_stat_inc(wg, mac_state == VALID_MAC_WITH_COOKIE_BUT_RATELIMITED ?
+		wg_stat_inc(wg, ratelimited ?
 				WG_STAT_RX_HANDSHAKE_RATELIMITED :
 				WG_STAT_RX_HANDSHAKE_BAD_MAC);
 		wg_dbg_skb_ratelimited("%s: invalid MAC or rate limited handshake from %pISpfsc\n",
@@ -148,16 +159,16 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 	}
 
 	switch (SKB_TYPE_LE32(skb)) {
-	case cpu_to_le32(MESSAGE_HANDSHAKE_INITIATION): {
-		struct wg_message_handshake_initiation *message =
+	case cpu_to_le32(WG_MSG_INITIATION): {
+		struct wg_msg_initiation *message =
 			(void *)skb->data;
 
 		if (packet_needs_cookie) {
 			wg_packet_send_handshake_cookie(wg, skb,
-							message->sender_index);
+							message->sender);
 			return;
 		}
-		peer = wg_noise_handshake_consume_initiation(message, wg);
+		peer = wg_exchange_consume_initiation(wg, message);
 		if (unlikely(!peer)) {
 			wg_stat_inc(wg, WG_STAT_RX_HANDSHAKE_INVALID);
 			wg_dbg_skb_ratelimited("%s: invalid handshake initiation from %pISpfsc\n",
@@ -170,16 +181,16 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 		wg_packet_send_handshake_response(peer);
 		break;
 	}
-	case cpu_to_le32(MESSAGE_HANDSHAKE_RESPONSE): {
-		struct wg_message_handshake_response *message =
+	case cpu_to_le32(WG_MSG_RESPONSE): {
+		struct wg_msg_response *message =
 			(void *)skb->data;
 
 		if (packet_needs_cookie) {
 			wg_packet_send_handshake_cookie(wg, skb,
-							message->sender_index);
+							message->sender);
 			return;
 		}
-		peer = wg_noise_handshake_consume_response(message, wg);
+		peer = wg_exchange_consume_response(wg, message);
 		if (unlikely(!peer)) {
 			wg_stat_inc(wg, WG_STAT_RX_HANDSHAKE_INVALID);
 			wg_dbg_skb_ratelimited("%s: invalid handshake response from %pISpfsc\n",
@@ -189,8 +200,7 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 		wg_socket_set_peer_endpoint_from_skb(peer, skb);
 		net_dbg_ratelimited("%s: peer %llu: received handshake response\n",
 				    wg->dev->name, peer->internal_id);
-		if (wg_noise_handshake_begin_session(&peer->handshake,
-						     &peer->keypairs)) {
+		if (wg_keypair_begin(peer)) {
 			wg_timers_session_derived(peer);
 			wg_timers_handshake_complete(peer);
 			wg_stat_inc(wg, WG_STAT_HANDSHAKES_COMPLETED);
@@ -232,19 +242,19 @@ void wg_packet_handshake_receive_worker(struct work_struct *work)
 /* Start a handshake before the receiving key expires, once per session. */
 static void keep_key_fresh(struct wg_peer *peer)
 {
-	struct wg_noise_keypair *keypair;
+	struct wg_keypair *keypair;
 	bool send;
 
 	if (peer->sent_lastminute_handshake)
 		return;
 
 	rcu_read_lock_bh();
-	keypair = rcu_dereference_bh(peer->keypairs.current_keypair);
-	send = keypair && READ_ONCE(keypair->sending.is_valid) &&
-	       keypair->i_am_the_initiator &&
-	       wg_birthdate_has_expired(keypair->receiving.birthdate,
-					REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT -
-					REKEY_TIMEOUT);
+	keypair = wg_peer_current_keypair(peer);
+	send = keypair && READ_ONCE(keypair->s.send.valid) &&
+	       keypair->s.initiator &&
+	       wg_birthdate_has_expired(keypair->s.recv.born,
+					WG_REJECT_AFTER_SECS - WG_KEEPALIVE_SECS -
+					WG_REKEY_TIMEOUT_SECS);
 	rcu_read_unlock_bh();
 
 	if (unlikely(send)) {
@@ -255,24 +265,24 @@ static void keep_key_fresh(struct wg_peer *peer)
 
 /* Returns __WG_STAT_MAX on success, else the reason to count. */
 static enum wg_stat decrypt_packet(struct sk_buff *skb,
-				   struct wg_noise_keypair *keypair)
+				   struct wg_keypair *keypair)
 {
 	struct scatterlist sg[MAX_SKB_FRAGS + 8];
 	struct sk_buff *trailer;
 	unsigned int offset;
 	int num_frags;
 
-	if (unlikely(!READ_ONCE(keypair->receiving.is_valid) ||
-		     wg_birthdate_has_expired(keypair->receiving.birthdate,
-					      REJECT_AFTER_TIME) ||
-		     READ_ONCE(keypair->receiving_counter.counter) >=
+	if (unlikely(!READ_ONCE(keypair->s.recv.valid) ||
+		     wg_birthdate_has_expired(keypair->s.recv.born,
+					      WG_REJECT_AFTER_SECS) ||
+		     READ_ONCE(keypair->s.replay.next) >=
 			     wg_reject_after_messages)) {
-		WRITE_ONCE(keypair->receiving.is_valid, false);
+		WRITE_ONCE(keypair->s.recv.valid, false);
 		return WG_STAT_RX_EXPIRED_KEYPAIR;
 	}
 
 	PACKET_CB(skb)->nonce =
-		le64_to_cpu(((struct wg_message_data *)skb->data)->counter);
+		le64_to_cpu(((struct wg_msg_data *)skb->data)->counter);
 
 	/*
 	 * The outer headers must survive unsharing: NAPI reads the endpoint
@@ -282,7 +292,7 @@ static enum wg_stat decrypt_packet(struct sk_buff *skb,
 	offset = -skb_network_offset(skb);
 	skb_push(skb, offset);
 	num_frags = skb_cow_data(skb, 0, &trailer);
-	offset += sizeof(struct wg_message_data);
+	offset += sizeof(struct wg_msg_data);
 	skb_pull(skb, offset);
 	if (unlikely(num_frags < 0 || num_frags > ARRAY_SIZE(sg)))
 		return WG_STAT_RX_BAD_SIZE;
@@ -293,12 +303,12 @@ static enum wg_stat decrypt_packet(struct sk_buff *skb,
 
 	if (!chacha20poly1305_decrypt_sg_inplace(sg, skb->len, NULL, 0,
 						 PACKET_CB(skb)->nonce,
-						 keypair->receiving.key))
+						 keypair->s.recv.key))
 		return WG_STAT_RX_AUTH_FAIL;
 
 	/* Drop the tag, keeping the outer headers in front again. */
 	skb_push(skb, offset);
-	if (pskb_trim(skb, skb->len - noise_encrypted_len(0)))
+	if (pskb_trim(skb, skb->len - WG_SEALED(0)))
 		return WG_STAT_RX_BAD_SIZE;
 	skb_pull(skb, offset);
 	return __WG_STAT_MAX;
@@ -367,17 +377,17 @@ void wg_packet_decrypt_worker(struct work_struct *work)
 
 static void consume_data(struct wg_device *wg, struct sk_buff *skb)
 {
-	__le32 idx = ((struct wg_message_data *)skb->data)->key_idx;
+	__le32 idx = ((struct wg_msg_data *)skb->data)->receiver;
 	struct wg_index_hashtable_entry *entry;
-	struct wg_noise_keypair *keypair;
+	struct wg_keypair *keypair;
 	struct wg_peer *peer = NULL;
 
 	/* Softirq context: this whole function is an RCU-bh read section. */
 	rcu_read_lock_bh();
 	entry = wg_index_hashtable_lookup(wg->index_hashtable,
 					  INDEX_HASHTABLE_KEYPAIR, idx, &peer);
-	keypair = entry ? wg_noise_keypair_get(container_of(entry,
-					struct wg_noise_keypair, entry)) : NULL;
+	keypair = entry ? wg_keypair_get(container_of(entry,
+					struct wg_keypair, entry)) : NULL;
 	if (unlikely(!keypair)) {
 		wg_stat_inc(wg, WG_STAT_RX_NO_KEYPAIR);
 		wg_dbg_skb_ratelimited("%s: data packet for unknown session from %pISpfsc\n",
@@ -385,7 +395,7 @@ static void consume_data(struct wg_device *wg, struct sk_buff *skb)
 		goto err;
 	}
 	if (unlikely(READ_ONCE(peer->is_dead))) {
-		wg_noise_keypair_put(keypair, false);
+		wg_keypair_put(keypair, false);
 		goto err;
 	}
 
@@ -393,7 +403,7 @@ static void consume_data(struct wg_device *wg, struct sk_buff *skb)
 	PACKET_CB(skb)->keypair = keypair;
 	PACKET_CB(skb)->bundle = NULL;
 	if (wg_peer_queue_add_inline(&peer->rx_queue, skb,
-				     skb->len - message_data_len(0))) {
+				     skb->len - wg_wire_data_len(0))) {
 		/*
 		 * Decrypted in this softirq; the poll, scheduled on this
 		 * CPU, runs when it is done.
@@ -429,15 +439,15 @@ void wg_packet_receive(struct wg_device *wg, struct sk_buff *skb)
 	}
 
 	switch (SKB_TYPE_LE32(skb)) {
-	case cpu_to_le32(MESSAGE_HANDSHAKE_INITIATION):
-	case cpu_to_le32(MESSAGE_HANDSHAKE_RESPONSE):
-	case cpu_to_le32(MESSAGE_HANDSHAKE_COOKIE):
+	case cpu_to_le32(WG_MSG_INITIATION):
+	case cpu_to_le32(WG_MSG_RESPONSE):
+	case cpu_to_le32(WG_MSG_COOKIE):
 		/*
 		 * Past half the queue, only take what fits without waiting
 		 * for the producer lock: a flood must not stall the softirq.
 		 */
 		if (atomic_read(&wg->handshake_queue_len) >
-		    MAX_QUEUED_INCOMING_HANDSHAKES / 2) {
+		    WG_MAX_QUEUED_HANDSHAKES / 2) {
 			if (spin_trylock_bh(&wg->handshake_queue.ring.producer_lock)) {
 				ret = __ptr_ring_produce(&wg->handshake_queue.ring,
 							 skb);
@@ -457,7 +467,7 @@ void wg_packet_receive(struct wg_device *wg, struct sk_buff *skb)
 		queue_work_on(cpu, wg->handshake_receive_wq,
 			      &per_cpu_ptr(wg->handshake_queue.worker, cpu)->work);
 		break;
-	case cpu_to_le32(MESSAGE_DATA):
+	case cpu_to_le32(WG_MSG_DATA):
 		PACKET_CB(skb)->ds = ip_tunnel_get_dsfield(ip_hdr(skb), skb);
 		consume_data(wg, skb);
 		break;
@@ -483,8 +493,7 @@ static void deliver(struct wg_peer *peer, struct sk_buff *skb,
 
 	wg_socket_set_peer_endpoint(peer, endpoint);
 
-	if (unlikely(wg_noise_received_with_keypair(&peer->keypairs,
-						    PACKET_CB(skb)->keypair))) {
+	if (unlikely(wg_keypair_confirm(peer, PACKET_CB(skb)->keypair))) {
 		wg_timers_handshake_complete(peer);
 		wg_stat_inc(wg, WG_STAT_HANDSHAKES_COMPLETED);
 		wg_packet_send_staged_packets(peer);
@@ -494,7 +503,7 @@ static void deliver(struct wg_peer *peer, struct sk_buff *skb,
 	wg_timers_any_authenticated_packet_traversal(peer);
 
 	if (unlikely(!skb->len)) {
-		rx_bytes(peer, message_data_len(0));
+		rx_bytes(peer, wg_wire_data_len(0));
 		wg_stat_inc(wg, WG_STAT_RX_KEEPALIVES);
 		net_dbg_ratelimited("%s: peer %llu: received keepalive\n",
 				    dev->name, peer->internal_id);
@@ -575,7 +584,7 @@ static void deliver(struct wg_peer *peer, struct sk_buff *skb,
 	}
 
 	napi_gro_receive(&peer->napi, skb);
-	rx_bytes(peer, message_data_len(len_before_trim));
+	rx_bytes(peer, wg_wire_data_len(len_before_trim));
 	return;
 
 bad_inner:
@@ -591,7 +600,7 @@ drop_quietly:
 int wg_packet_rx_poll(struct napi_struct *napi, int budget)
 {
 	struct wg_peer *peer = container_of(napi, struct wg_peer, napi);
-	struct wg_noise_keypair *keypair;
+	struct wg_keypair *keypair;
 	struct wg_endpoint endpoint;
 	enum wg_packet_state state;
 	struct sk_buff *skb;
@@ -612,7 +621,7 @@ int wg_packet_rx_poll(struct napi_struct *napi, int budget)
 		if (unlikely(state != WG_PACKET_CRYPTED)) {
 			++peer->device->dev->stats.rx_dropped;
 			dev_kfree_skb(skb);
-		} else if (unlikely(!wg_noise_counter_validate(&keypair->receiving_counter,
+		} else if (unlikely(!wg_replay_check(&keypair->s.replay,
 							       PACKET_CB(skb)->nonce))) {
 			wg_stat_inc(peer->device, WG_STAT_RX_REPLAY);
 			net_dbg_ratelimited("%s: peer %llu: replayed counter %llu\n",
@@ -628,7 +637,7 @@ int wg_packet_rx_poll(struct napi_struct *napi, int budget)
 			deliver(peer, skb, &endpoint);
 		}
 
-		wg_noise_keypair_put(keypair, false);
+		wg_keypair_put(keypair, false);
 		wg_peer_put(peer);
 		++work_done;
 	}

@@ -11,37 +11,38 @@
 #include "device.h"
 #include "peer.h"
 #include "socket.h"
-#include "messages.h"
-#include "cookie.h"
+#include "exchange.h"
+#include "keypair.h"
+#include "limits.h"
 
 #include <linux/uio.h>
 #include <linux/inetdevice.h>
 #include <linux/socket.h>
 #include <net/ip_tunnels.h>
+#include <crypto/chacha20poly1305.h>
 #include <net/udp.h>
 #include <net/sock.h>
 
 static void send_initiation(struct wg_peer *peer)
 {
-	struct wg_message_handshake_initiation packet;
+	struct wg_msg_initiation packet;
 
-	/* Never more than one initiation per REKEY_TIMEOUT. */
+	/* Never more than one initiation per WG_REKEY_TIMEOUT_SECS. */
 	if (!wg_birthdate_has_expired(atomic64_read(&peer->last_sent_handshake),
-				      REKEY_TIMEOUT))
+				      WG_REKEY_TIMEOUT_SECS))
 		return;
 	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
 
 	net_dbg_ratelimited("%s: peer %llu: sending handshake initiation\n",
 			    peer->device->dev->name, peer->internal_id);
-	if (!wg_noise_handshake_create_initiation(&packet, &peer->handshake))
+	if (!wg_exchange_create_initiation(peer, &packet))
 		return;
 
-	wg_cookie_add_mac_to_packet(&packet, sizeof(packet), peer);
 	wg_timers_any_authenticated_packet_traversal(peer);
 	wg_timers_any_authenticated_packet_sent(peer);
 	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
 	wg_socket_send_buffer_to_peer(peer, &packet, sizeof(packet),
-				      HANDSHAKE_DSCP);
+				      WG_HANDSHAKE_TOS);
 	wg_timers_handshake_initiated(peer);
 }
 
@@ -64,7 +65,7 @@ void wg_packet_send_queued_handshake_initiation(struct wg_peer *peer,
 	rcu_read_lock_bh();
 	/* Checked here too, so the work is not queued just to do nothing. */
 	if (!wg_birthdate_has_expired(atomic64_read(&peer->last_sent_handshake),
-				      REKEY_TIMEOUT) ||
+				      WG_REKEY_TIMEOUT_SECS) ||
 	    unlikely(READ_ONCE(peer->is_dead)))
 		goto out;
 
@@ -78,17 +79,15 @@ out:
 
 void wg_packet_send_handshake_response(struct wg_peer *peer)
 {
-	struct wg_message_handshake_response packet;
+	struct wg_msg_response packet;
 
 	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
 	net_dbg_ratelimited("%s: peer %llu: sending handshake response\n",
 			    peer->device->dev->name, peer->internal_id);
 
-	if (!wg_noise_handshake_create_response(&packet, &peer->handshake))
+	if (!wg_exchange_create_response(peer, &packet))
 		return;
-	wg_cookie_add_mac_to_packet(&packet, sizeof(packet), peer);
-	if (!wg_noise_handshake_begin_session(&peer->handshake,
-					      &peer->keypairs))
+	if (!wg_keypair_begin(peer))
 		return;
 
 	wg_timers_session_derived(peer);
@@ -96,19 +95,29 @@ void wg_packet_send_handshake_response(struct wg_peer *peer)
 	wg_timers_any_authenticated_packet_sent(peer);
 	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
 	wg_socket_send_buffer_to_peer(peer, &packet, sizeof(packet),
-				      HANDSHAKE_DSCP);
+				      WG_HANDSHAKE_TOS);
 }
 
 void wg_packet_send_handshake_cookie(struct wg_device *wg,
 				     struct sk_buff *initiating_skb,
 				     __le32 sender_index)
 {
-	struct wg_message_handshake_cookie packet;
+	/* Initiations and responses both end in mac1, mac2. */
+	size_t len = ((struct wg_msg_header *)initiating_skb->data)->type ==
+		     cpu_to_le32(WG_MSG_INITIATION) ?
+		     sizeof(struct wg_msg_initiation) :
+		     sizeof(struct wg_msg_response);
+	const u8 *mac1 = initiating_skb->data + len - 2 * WG_MAC_LEN;
+	struct wg_msg_cookie packet;
+	u8 source[18];
+	size_t source_len;
 
 	net_dbg_ratelimited("%s: under load, answering a handshake with a cookie\n",
 			    wg->dev->name);
-	wg_cookie_message_create(&packet, initiating_skb, sender_index,
-				 &wg->cookie_checker);
+	source_len = wg_exchange_source(initiating_skb, source);
+	wg_cookie_guard_reply(&wg->cookie_guard, &packet, sender_index, mac1,
+			      source, source_len,
+			      ktime_get_coarse_boottime_ns());
 	if (!wg_socket_send_buffer_as_reply_to_skb(wg, initiating_skb, &packet,
 						   sizeof(packet)))
 		wg_stat_inc(wg, WG_STAT_RX_COOKIE_REPLIES_SENT);
@@ -117,16 +126,16 @@ void wg_packet_send_handshake_cookie(struct wg_device *wg,
 /* Start the next handshake a little before the session gets too old. */
 static void keep_key_fresh(struct wg_peer *peer)
 {
-	struct wg_noise_keypair *keypair;
+	struct wg_keypair *keypair;
 	bool send;
 
 	rcu_read_lock_bh();
-	keypair = rcu_dereference_bh(peer->keypairs.current_keypair);
-	send = keypair && READ_ONCE(keypair->sending.is_valid) &&
-	       (atomic64_read(&keypair->sending_counter) > wg_rekey_after_messages ||
-		(keypair->i_am_the_initiator &&
-		 wg_birthdate_has_expired(keypair->sending.birthdate,
-					  REKEY_AFTER_TIME)));
+	keypair = wg_peer_current_keypair(peer);
+	send = keypair && READ_ONCE(keypair->s.send.valid) &&
+	       (atomic64_read(&keypair->s.send_counter) > wg_rekey_after_messages ||
+		(keypair->s.initiator &&
+		 wg_birthdate_has_expired(keypair->s.send.born,
+					  WG_REKEY_AFTER_SECS)));
 	rcu_read_unlock_bh();
 
 	if (unlikely(send))
@@ -139,21 +148,21 @@ static unsigned int padding_len(struct sk_buff *skb)
 	u32 mtu = PACKET_CB(skb)->mtu;
 
 	if (unlikely(!mtu))
-		return ALIGN(last_unit, MESSAGE_PADDING_MULTIPLE) - last_unit;
+		return ALIGN(last_unit, WG_PADDING) - last_unit;
 
 	/* Segments longer than the MTU (GSO leftovers) pad their tail. */
 	if (unlikely(last_unit > mtu))
 		last_unit %= mtu;
 
-	padded = min(mtu, ALIGN(last_unit, MESSAGE_PADDING_MULTIPLE));
+	padded = min(mtu, ALIGN(last_unit, WG_PADDING));
 	return padded - last_unit;
 }
 
-static bool encrypt_packet(struct sk_buff *skb, struct wg_noise_keypair *keypair)
+static bool encrypt_packet(struct sk_buff *skb, struct wg_keypair *keypair)
 {
 	unsigned int padding, plaintext_len, trailer_len;
 	struct scatterlist sg[MAX_SKB_FRAGS + 8];
-	struct wg_message_data *header;
+	struct wg_msg_data *header;
 	struct sk_buff *trailer;
 	int num_frags;
 
@@ -161,7 +170,7 @@ static bool encrypt_packet(struct sk_buff *skb, struct wg_noise_keypair *keypair
 	PACKET_CB(skb)->ds = ip_tunnel_ecn_encap(0, ip_hdr(skb), skb);
 
 	padding = padding_len(skb);
-	trailer_len = padding + noise_encrypted_len(0);
+	trailer_len = padding + WG_SEALED(0);
 	plaintext_len = skb->len + padding;
 
 	num_frags = skb_cow_data(skb, trailer_len, &trailer);
@@ -169,7 +178,7 @@ static bool encrypt_packet(struct sk_buff *skb, struct wg_noise_keypair *keypair
 		return false;
 	memset(skb_tail_pointer(trailer), 0, padding);
 
-	if (unlikely(skb_cow_head(skb, DATA_PACKET_HEAD_ROOM) < 0))
+	if (unlikely(skb_cow_head(skb, WG_DATA_HEADROOM) < 0))
 		return false;
 	/* Checksums must be final before the payload is encrypted. */
 	if (unlikely(skb->ip_summed == CHECKSUM_PARTIAL &&
@@ -178,18 +187,18 @@ static bool encrypt_packet(struct sk_buff *skb, struct wg_noise_keypair *keypair
 
 	skb_set_inner_network_header(skb, 0);
 	header = skb_push(skb, sizeof(*header));
-	header->header.type = cpu_to_le32(MESSAGE_DATA);
-	header->key_idx = keypair->remote_index;
+	header->type = cpu_to_le32(WG_MSG_DATA);
+	header->receiver = keypair->s.remote_index;
 	header->counter = cpu_to_le64(PACKET_CB(skb)->nonce);
 	pskb_put(skb, trailer, trailer_len);
 
 	sg_init_table(sg, num_frags);
 	if (skb_to_sgvec(skb, sg, sizeof(*header),
-			 noise_encrypted_len(plaintext_len)) <= 0)
+			 WG_SEALED(plaintext_len)) <= 0)
 		return false;
 	return chacha20poly1305_encrypt_sg_inplace(sg, plaintext_len, NULL, 0,
 						   PACKET_CB(skb)->nonce,
-						   keypair->sending.key);
+						   keypair->s.send.key);
 }
 
 void wg_packet_send_keepalive(struct wg_peer *peer)
@@ -198,11 +207,11 @@ void wg_packet_send_keepalive(struct wg_peer *peer)
 
 	/* Queued data already tells the peer we are alive. */
 	if (skb_queue_empty_lockless(&peer->staged_packet_queue)) {
-		skb = alloc_skb(DATA_PACKET_HEAD_ROOM + MESSAGE_MINIMUM_LENGTH,
+		skb = alloc_skb(WG_DATA_HEADROOM + WG_DATA_MIN_LEN,
 				GFP_ATOMIC);
 		if (unlikely(!skb))
 			return;
-		skb_reserve(skb, DATA_PACKET_HEAD_ROOM);
+		skb_reserve(skb, WG_DATA_HEADROOM);
 		skb->dev = peer->device->dev;
 		PACKET_CB(skb)->mtu = skb->dev->mtu;
 		skb_queue_tail(&peer->staged_packet_queue, skb);
@@ -273,7 +282,7 @@ static struct sk_buff *batch_collect(struct sk_buff *head, unsigned int *segs,
 		head->len += skb->len;
 		head->data_len += skb->len;
 		head->truesize += skb->truesize;
-		*data |= skb->len != message_data_len(0);
+		*data |= skb->len != wg_wire_data_len(0);
 		++*segs;
 		if (skb->len < seg_len) {
 			skb = next;
@@ -295,13 +304,13 @@ static struct sk_buff *batch_collect(struct sk_buff *head, unsigned int *segs,
 static bool send_bundle(struct wg_peer *peer, struct sk_buff *first)
 {
 	bool batching = READ_ONCE(peer->endpoint.addr.sa_family) == AF_INET;
-	struct wg_noise_keypair *keypair = PACKET_CB(first)->keypair;
+	struct wg_keypair *keypair = PACKET_CB(first)->keypair;
 	struct net_device *dev = peer->device->dev;
 	struct sk_buff *skb, *next;
 	bool data_sent = false;
 
 	for (skb = first; skb; skb = next) {
-		bool data = skb->len != message_data_len(0);
+		bool data = skb->len != wg_wire_data_len(0);
 		unsigned int segs = 1;
 
 		if (unlikely(atomic_read_acquire(&PACKET_CB(skb)->state) !=
@@ -325,7 +334,7 @@ static bool send_bundle(struct wg_peer *peer, struct sk_buff *first)
 			dev->stats.tx_errors += segs;
 		}
 	}
-	wg_noise_keypair_put(keypair, false);
+	wg_keypair_put(keypair, false);
 	/* Never the last: see the callers. */
 	wg_peer_put(peer);
 	return data_sent;
@@ -491,7 +500,7 @@ static void send_lone(struct wg_peer *peer, struct sk_buff *skb,
 }
 
 static enum wg_packet_state encrypt_one(struct sk_buff *skb,
-					struct wg_noise_keypair *keypair)
+					struct wg_keypair *keypair)
 {
 	if (unlikely(!encrypt_packet(skb, keypair)))
 		return WG_PACKET_DEAD;
@@ -506,7 +515,7 @@ void wg_packet_encrypt_worker(struct work_struct *work)
 	struct sk_buff *first, *skb;
 
 	while ((first = ptr_ring_consume_bh(&queue->ring)) != NULL) {
-		struct wg_noise_keypair *keypair = PACKET_CB(first)->keypair;
+		struct wg_keypair *keypair = PACKET_CB(first)->keypair;
 
 		/* The first packet's state, set last, publishes the others. */
 		for (skb = PACKET_CB(first)->bundle; skb;
@@ -529,27 +538,27 @@ void wg_packet_purge_staged_packets(struct wg_peer *peer)
 }
 
 /* Usable for sending: valid, not too old.  Returns a reference or NULL. */
-static struct wg_noise_keypair *sending_keypair(struct wg_peer *peer)
+static struct wg_keypair *sending_keypair(struct wg_peer *peer)
 {
-	struct wg_noise_keypair *keypair;
+	struct wg_keypair *keypair;
 
 	rcu_read_lock_bh();
-	keypair = rcu_dereference_bh(peer->keypairs.current_keypair);
-	keypair = wg_noise_keypair_get(keypair);
+	keypair = wg_peer_current_keypair(peer);
+	keypair = wg_keypair_get(keypair);
 	rcu_read_unlock_bh();
 	if (unlikely(!keypair))
 		return NULL;
-	if (unlikely(!READ_ONCE(keypair->sending.is_valid)))
+	if (unlikely(!READ_ONCE(keypair->s.send.valid)))
 		goto err_put;
-	if (unlikely(wg_birthdate_has_expired(keypair->sending.birthdate,
-					      REJECT_AFTER_TIME))) {
-		WRITE_ONCE(keypair->sending.is_valid, false);
+	if (unlikely(wg_birthdate_has_expired(keypair->s.send.born,
+					      WG_REJECT_AFTER_SECS))) {
+		WRITE_ONCE(keypair->s.send.valid, false);
 		goto err_put;
 	}
 	return keypair;
 
 err_put:
-	wg_noise_keypair_put(keypair, false);
+	wg_keypair_put(keypair, false);
 	return NULL;
 }
 
@@ -560,7 +569,7 @@ err_put:
  * counter ran out.
  */
 static unsigned int take_bundle(struct wg_peer *peer,
-				struct wg_noise_keypair *keypair,
+				struct wg_keypair *keypair,
 				struct sk_buff **first, bool *exhausted)
 {
 	struct sk_buff *last = NULL, *skb;
@@ -569,11 +578,11 @@ static unsigned int take_bundle(struct wg_peer *peer,
 	*first = NULL;
 	while (n < WG_TX_BUNDLE_MAX &&
 	       (skb = __skb_dequeue(&peer->staged_packet_queue)) != NULL) {
-		u64 nonce = atomic64_inc_return(&keypair->sending_counter) - 1;
+		u64 nonce = atomic64_inc_return(&keypair->s.send_counter) - 1;
 
 		if (unlikely(nonce >= wg_reject_after_messages)) {
 			__skb_queue_head(&peer->staged_packet_queue, skb);
-			WRITE_ONCE(keypair->sending.is_valid, false);
+			WRITE_ONCE(keypair->s.send.valid, false);
 			*exhausted = true;
 			break;
 		}
@@ -595,7 +604,7 @@ void wg_packet_send_staged_packets(struct wg_peer *peer)
 {
 	struct wg_device *wg = peer->device;
 	struct sk_buff *first, *lone = NULL;
-	struct wg_noise_keypair *keypair;
+	struct wg_keypair *keypair;
 	bool exhausted = false;
 	unsigned int n;
 
@@ -645,7 +654,7 @@ void wg_packet_send_staged_packets(struct wg_peer *peer)
 		send_lone(peer, lone, encrypt_one(lone, keypair));
 	rcu_read_unlock_bh();
 
-	wg_noise_keypair_put(keypair, false);
+	wg_keypair_put(keypair, false);
 	if (unlikely(exhausted)) {
 		wg_stat_inc(wg, WG_STAT_TX_KEY_EXHAUSTED);
 		wg_packet_send_queued_handshake_initiation(peer, false);

@@ -12,6 +12,7 @@
 #include "timers.h"
 #include "compat.h"
 #include "device.h"
+#include "exchange.h"
 #include "peer.h"
 #include "queueing.h"
 #include "socket.h"
@@ -29,7 +30,7 @@ static void arm(struct wg_peer *peer, struct timer_list *timer,
 
 static unsigned long jitter(void)
 {
-	return get_random_u32() % REKEY_TIMEOUT_JITTER_MAX_JIFFIES;
+	return get_random_u32() % WG_REKEY_JITTER_JIFFIES;
 }
 
 static void expired_retransmit_handshake(struct timer_list *timer)
@@ -37,22 +38,22 @@ static void expired_retransmit_handshake(struct timer_list *timer)
 	struct wg_peer *peer = wg_timer_owner(peer, timer,
 					  timer_retransmit_handshake);
 
-	if (peer->timer_handshake_attempts > MAX_TIMER_HANDSHAKES) {
+	if (peer->timer_handshake_attempts > WG_MAX_HANDSHAKE_TRIES) {
 		net_dbg_ratelimited("%s: peer %llu: no handshake after %d attempts, giving up\n",
 				    peer->device->dev->name, peer->internal_id,
-				    MAX_TIMER_HANDSHAKES + 2);
+				    WG_MAX_HANDSHAKE_TRIES + 2);
 		timer_delete(&peer->timer_send_keepalive);
 		/* Nothing will carry the staged packets any more. */
 		wg_packet_purge_staged_packets(peer);
 		if (!timer_pending(&peer->timer_zero_key_material))
 			arm(peer, &peer->timer_zero_key_material,
-			    jiffies + wg_secs(REJECT_AFTER_TIME * 3));
+			    jiffies + wg_secs(WG_REJECT_AFTER_SECS * 3));
 		return;
 	}
 	++peer->timer_handshake_attempts;
 	net_dbg_ratelimited("%s: peer %llu: handshake not answered after %d s, retrying (try %d)\n",
 			    peer->device->dev->name, peer->internal_id,
-			    REKEY_TIMEOUT, peer->timer_handshake_attempts + 1);
+			    WG_REKEY_TIMEOUT_SECS, peer->timer_handshake_attempts + 1);
 	/* The answer may have been lost on its way to a stale source. */
 	wg_socket_clear_peer_endpoint_src(peer);
 	wg_packet_send_queued_handshake_initiation(peer, true);
@@ -66,7 +67,7 @@ static void expired_send_keepalive(struct timer_list *timer)
 	if (peer->timer_need_another_keepalive) {
 		peer->timer_need_another_keepalive = false;
 		arm(peer, &peer->timer_send_keepalive,
-		    jiffies + wg_secs(KEEPALIVE_TIMEOUT));
+		    jiffies + wg_secs(WG_KEEPALIVE_SECS));
 	}
 }
 
@@ -76,7 +77,7 @@ static void expired_new_handshake(struct timer_list *timer)
 
 	net_dbg_ratelimited("%s: peer %llu: sent data without an answer for %d s, new handshake\n",
 			    peer->device->dev->name, peer->internal_id,
-			    KEEPALIVE_TIMEOUT + REKEY_TIMEOUT);
+			    WG_KEEPALIVE_SECS + WG_REKEY_TIMEOUT_SECS);
 	wg_socket_clear_peer_endpoint_src(peer);
 	wg_packet_send_queued_handshake_initiation(peer, false);
 }
@@ -103,9 +104,9 @@ static void clear_peer_worker(struct work_struct *work)
 
 	net_dbg_ratelimited("%s: peer %llu: zeroing keys after %d s without a new handshake\n",
 			    peer->device->dev->name, peer->internal_id,
-			    REJECT_AFTER_TIME * 3);
-	wg_noise_handshake_clear(&peer->handshake);
-	wg_noise_keypairs_clear(&peer->keypairs);
+			    WG_REJECT_AFTER_SECS * 3);
+	wg_exchange_reset(peer);
+	wg_keypairs_clear(peer);
 	wg_peer_put(peer);
 }
 
@@ -122,7 +123,7 @@ void wg_timers_data_sent(struct wg_peer *peer)
 {
 	if (!timer_pending(&peer->timer_new_handshake))
 		arm(peer, &peer->timer_new_handshake,
-		    jiffies + wg_secs(KEEPALIVE_TIMEOUT + REKEY_TIMEOUT) +
+		    jiffies + wg_secs(WG_KEEPALIVE_SECS + WG_REKEY_TIMEOUT_SECS) +
 		    jitter());
 }
 
@@ -131,7 +132,7 @@ void wg_timers_data_received(struct wg_peer *peer)
 	if (likely(netif_running(peer->device->dev))) {
 		if (!timer_pending(&peer->timer_send_keepalive))
 			arm(peer, &peer->timer_send_keepalive,
-			    jiffies + wg_secs(KEEPALIVE_TIMEOUT));
+			    jiffies + wg_secs(WG_KEEPALIVE_SECS));
 		else
 			peer->timer_need_another_keepalive = true;
 	}
@@ -150,7 +151,7 @@ void wg_timers_any_authenticated_packet_received(struct wg_peer *peer)
 void wg_timers_handshake_initiated(struct wg_peer *peer)
 {
 	arm(peer, &peer->timer_retransmit_handshake,
-	    jiffies + wg_secs(REKEY_TIMEOUT) + jitter());
+	    jiffies + wg_secs(WG_REKEY_TIMEOUT_SECS) + jitter());
 }
 
 void wg_timers_handshake_complete(struct wg_peer *peer)
@@ -164,7 +165,7 @@ void wg_timers_handshake_complete(struct wg_peer *peer)
 void wg_timers_session_derived(struct wg_peer *peer)
 {
 	arm(peer, &peer->timer_zero_key_material,
-	    jiffies + wg_secs(REJECT_AFTER_TIME * 3));
+	    jiffies + wg_secs(WG_REJECT_AFTER_SECS * 3));
 }
 
 void wg_timers_any_authenticated_packet_traversal(struct wg_peer *peer)

@@ -872,6 +872,15 @@ if [ "$cmd" = check ]; then
 		sed 's/^/# /' "$WG_RESULTS/lint.log"
 		result fail "lint: every assertion can fail its case" "see $WG_RESULTS/lint.log"
 	fi
+	# The core's known-answer vectors, recomputed by the independent
+	# implementation, must be the bytes the module's self-test checks.
+	if /usr/bin/python3 "$HERE/tools/wg-kat.py" >"$WG_RESULTS/kat-vectors.h" 2>"$WG_RESULTS/kat.log" &&
+		cmp -s "$WG_RESULTS/kat-vectors.h" "$WG_SRC/module/core/kat-vectors.h"; then
+		result ok "core known-answer vectors match selftests/tools/wg-kat.py"
+	else
+		diff -u "$WG_SRC/module/core/kat-vectors.h" "$WG_RESULTS/kat-vectors.h" >>"$WG_RESULTS/kat.log" 2>&1 || true
+		result fail "core known-answer vectors match selftests/tools/wg-kat.py" "see $WG_RESULTS/kat.log"
+	fi
 fi
 
 first=1

@@ -122,7 +122,7 @@ newest_612_deb12()
 # bison) come with selftests/debug-kernel.sh, when a lane needs them.
 HOST_PKGS="qemu-system-x86 busybox-static iproute2 wireguard-tools wireguard-go
 	iperf3 ncat iptables dkms sparse kmod cpio xz-utils gcc make
-	libelf-dev python3 tcpdump rsync coreutils util-linux
+	libelf-dev python3 python3-cryptography tcpdump rsync coreutils util-linux
 	ethtool iputils-ping libc6-dev libssl-dev debootstrap"
 
 resolve()

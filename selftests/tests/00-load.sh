@@ -5,12 +5,27 @@
 # and unloads.
 . /selftests/lib.sh
 
-ktap_plan 6
+ktap_plan 7
 
 t_modprobe()
 {
 	modprobe "$WG_MODULE"
 	test -d "/sys/module/$WG_MODULE"
+}
+
+# A debug build runs its self-tests at load and says so for each (a
+# failure fails the load); a release build has none to run.
+t_selftests()
+{
+	local log t
+	log=$(dmesg)
+	if [ -e "/sys/module/$WG_MODULE/parameters/time_divisor" ]; then
+		for t in core allowedips ratelimiter; do
+			assert_match "$log" "$t self-tests: pass" "$t self-tests"
+		done
+	else
+		expect_fail grep -q 'self-tests' <<<"$log"
+	fi
 }
 
 t_link_add()
@@ -62,6 +77,7 @@ t_rmmod()
 }
 
 run_case "modprobe $WG_MODULE" t_modprobe
+run_case "self-tests passed at load (debug builds)" t_selftests
 run_case "ip link add type $WG_KIND" t_link_add
 run_case "link is none/POINTOPOINT/NOARP, mtu 1420" t_link_props
 run_case "ip link del" t_link_del

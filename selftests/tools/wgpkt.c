@@ -50,7 +50,7 @@
 #define MAX_SEEDS 32
 #define MAX_OPS 64
 
-/* Message sizes of the WireGuard wire format (messages.h). */
+/* Message sizes of the WireGuard wire format (module/core/wire.h). */
 enum {
 	LEN_INITIATION = 148,
 	LEN_RESPONSE = 92,
