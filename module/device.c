@@ -315,8 +315,8 @@ static void wg_destruct(struct net_device *dev)
 	memzero_explicit(&wg->identity, sizeof(wg->identity));
 	free_percpu(wg->stats);
 	wg_compat_tstats_free(dev);
-	wg_index_hashtable_free(wg->index_hashtable);
-	wg_pubkey_hashtable_free(wg->peer_hashtable);
+	wg_index_table_destroy(wg->indexes);
+	wg_key_table_destroy(wg->peer_keys);
 	wg_dbg_obj("%s: interface destroyed\n", dev->name);
 	free_netdev(dev);
 }
@@ -381,17 +381,17 @@ int wg_device_create(struct net *src_net, struct net_device *dev,
 	INIT_LIST_HEAD(&wg->peer_list);
 	wg->device_update_gen = 1;
 
-	wg->peer_hashtable = wg_pubkey_hashtable_alloc();
-	if (!wg->peer_hashtable)
+	wg->peer_keys = wg_key_table_new();
+	if (!wg->peer_keys)
 		return ret;
 
-	wg->index_hashtable = wg_index_hashtable_alloc();
-	if (!wg->index_hashtable)
-		goto err_free_peer_hashtable;
+	wg->indexes = wg_index_table_new();
+	if (!wg->indexes)
+		goto err_free_peer_keys;
 
 	ret = wg_compat_tstats_alloc(dev);
 	if (ret < 0)
-		goto err_free_index_hashtable;
+		goto err_free_indexes;
 	ret = -ENOMEM;
 
 	wg->stats = __alloc_percpu(sizeof(u64) * __WG_STAT_MAX,
@@ -474,10 +474,10 @@ err_free_stats:
 	free_percpu(wg->stats);
 err_free_tstats:
 	wg_compat_tstats_free(dev);
-err_free_index_hashtable:
-	wg_index_hashtable_free(wg->index_hashtable);
-err_free_peer_hashtable:
-	wg_pubkey_hashtable_free(wg->peer_hashtable);
+err_free_indexes:
+	wg_index_table_destroy(wg->indexes);
+err_free_peer_keys:
+	wg_key_table_destroy(wg->peer_keys);
 	return ret;
 }
 

@@ -7,7 +7,8 @@
 #include "core/handshake.h"
 #include "limits.h"
 #include "allowedips.h"
-#include "peerlookup.h"
+#include "tables/index.h"
+#include "tables/keys.h"
 #include "queueing.h"
 
 #include <linux/types.h>
@@ -66,8 +67,8 @@ struct wg_device {
 	struct workqueue_struct *packet_crypt_wq, *handshake_receive_wq;
 	struct workqueue_struct *handshake_send_wq;
 	struct wg_cookie_guard cookie_guard;
-	struct wg_pubkey_hashtable *peer_hashtable;
-	struct wg_index_hashtable *index_hashtable;
+	struct wg_key_table *peer_keys;
+	struct wg_index_table *indexes;
 	struct wg_allowedips peer_allowedips;
 	/*
 	 * device_update_lock serialises configuration: peer list, allowed

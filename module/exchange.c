@@ -36,17 +36,14 @@ void wg_exchange_peer_init(struct wg_peer *peer,
 	wg_handshake_init(&peer->handshake, public_key, preshared_key,
 			  &wg->identity);
 	wg_cookie_jar_init(&peer->cookie_jar, public_key);
-	peer->handshake_entry.peer = peer;
-	peer->handshake_entry.type = INDEX_HASHTABLE_HANDSHAKE;
-	INIT_HLIST_NODE(&peer->handshake_entry.index_hash);
+	wg_index_slot_init(&peer->handshake_slot, WG_INDEX_HANDSHAKE);
 	wg_session_slots_init(&peer->sessions);
 }
 
 void wg_exchange_reset(struct wg_peer *peer)
 {
 	down_write(&peer->handshake_lock);
-	wg_index_hashtable_remove(peer->device->index_hashtable,
-				  &peer->handshake_entry);
+	wg_index_release(peer->device->indexes, &peer->handshake_slot);
 	wg_handshake_reset(&peer->handshake);
 	up_write(&peer->handshake_lock);
 }
@@ -97,13 +94,11 @@ bool wg_exchange_create_initiation(struct wg_peer *peer,
 	down_write(&peer->handshake_lock);
 	if (!wg->identity.valid)
 		goto out;
-	index = wg_index_hashtable_insert(wg->index_hashtable,
-					  &peer->handshake_entry);
+	index = wg_index_claim(wg->indexes, &peer->handshake_slot);
 	ok = wg_handshake_create_initiation(&peer->handshake, &wg->identity,
 					    ephemeral, tai64n, index, msg);
 	if (!ok)
-		wg_index_hashtable_remove(wg->index_hashtable,
-					  &peer->handshake_entry);
+		wg_index_release(wg->indexes, &peer->handshake_slot);
 out:
 	up_write(&peer->handshake_lock);
 	up_read(&wg->identity_lock);
@@ -124,13 +119,11 @@ bool wg_exchange_create_response(struct wg_peer *peer,
 
 	wg_keys_generate(ephemeral);
 	down_write(&peer->handshake_lock);
-	index = wg_index_hashtable_insert(wg->index_hashtable,
-					  &peer->handshake_entry);
+	index = wg_index_claim(wg->indexes, &peer->handshake_slot);
 	ok = wg_handshake_create_response(&peer->handshake, ephemeral, index,
 					  msg);
 	if (!ok)
-		wg_index_hashtable_remove(wg->index_hashtable,
-					  &peer->handshake_entry);
+		wg_index_release(wg->indexes, &peer->handshake_slot);
 	up_write(&peer->handshake_lock);
 	memzero_explicit(ephemeral, sizeof(ephemeral));
 	if (ok)
@@ -150,8 +143,7 @@ struct wg_peer *wg_exchange_consume_initiation(struct wg_device *wg,
 	if (!wg_handshake_open_initiation(&wg->identity, msg, &opened))
 		goto out;
 	/* The core found who claims to have sent it; is that a peer of ours? */
-	peer = wg_pubkey_hashtable_lookup(wg->peer_hashtable,
-					  opened.remote_static);
+	peer = wg_peer_by_key(wg, opened.remote_static);
 	if (!peer)
 		goto out;
 	down_write(&peer->handshake_lock);
@@ -179,9 +171,8 @@ struct wg_peer *wg_exchange_consume_response(struct wg_device *wg,
 	enum wg_handshake_verdict verdict;
 	struct wg_peer *peer = NULL;
 
-	if (!wg_index_hashtable_lookup(wg->index_hashtable,
-				       INDEX_HASHTABLE_HANDSHAKE,
-				       msg->receiver, &peer))
+	peer = wg_peer_by_index(wg, msg->receiver, WG_INDEX_HANDSHAKE);
+	if (!peer)
 		return NULL;
 	down_read(&wg->identity_lock);
 	down_write(&peer->handshake_lock);
@@ -220,10 +211,9 @@ bool wg_exchange_take_cookie(struct wg_device *wg,
 	bool ok;
 
 	/* A reply answers an initiation, a response, or data under a key. */
-	if (!wg_index_hashtable_lookup(wg->index_hashtable,
-				       INDEX_HASHTABLE_HANDSHAKE |
-				       INDEX_HASHTABLE_KEYPAIR,
-				       reply->receiver, &peer))
+	peer = wg_peer_by_index(wg, reply->receiver,
+				WG_INDEX_HANDSHAKE | WG_INDEX_SESSION);
+	if (!peer)
 		return false;
 	ok = wg_cookie_jar_take(&peer->cookie_jar, reply, now_ns());
 	if (ok)

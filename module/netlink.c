@@ -719,8 +719,7 @@ static void set_private_key(struct wg_device *wg,
 
 	/* A peer with our own new public key would be ourselves. */
 	if (curve25519_generate_public(public_key, key)) {
-		peer = wg_pubkey_hashtable_lookup(wg->peer_hashtable,
-						  public_key);
+		peer = wg_peer_by_key(wg, public_key);
 		if (peer) {
 			wg_peer_remove(peer);
 			wg_peer_put(peer);
@@ -885,7 +884,7 @@ static int apply_peer(struct wg_device *wg, const struct nlattr *entry,
 	if (tb[WGPEER_A_PRESHARED_KEY])
 		psk = nla_data(tb[WGPEER_A_PRESHARED_KEY]);
 
-	peer = wg_pubkey_hashtable_lookup(wg->peer_hashtable, public_key);
+	peer = wg_peer_by_key(wg, public_key);
 	if (!peer) {
 		if (flags & (WGPEER_F_REMOVE_ME | WGPEER_F_UPDATE_ONLY))
 			return 0;

@@ -17,7 +17,6 @@
 #include "device.h"
 #include "queueing.h"
 #include "timers.h"
-#include "peerlookup.h"
 #include "exchange.h"
 #include "limits.h"
 #include "socket.h"
@@ -68,7 +67,8 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 	napi_enable(&peer->napi);
 	list_add_tail(&peer->peer_list, &wg->peer_list);
 	INIT_LIST_HEAD(&peer->allowedips_list);
-	wg_pubkey_hashtable_add(wg->peer_hashtable, peer);
+	wg_key_add(wg->peer_keys, &peer->key_slot,
+		   peer->handshake.remote_static);
 	++wg->num_peers;
 	wg_dbg_obj("%s: peer %llu created\n", wg->dev->name, peer->internal_id);
 	return peer;
@@ -87,6 +87,43 @@ struct wg_peer *wg_peer_get_maybe_zero(struct wg_peer *peer)
 	return peer;
 }
 
+struct wg_peer *wg_peer_by_key(struct wg_device *wg,
+			       const u8 key[WG_PUBLIC_LEN])
+{
+	struct wg_key_slot *slot;
+	struct wg_peer *peer = NULL;
+
+	rcu_read_lock_bh();
+	slot = wg_key_find(wg->peer_keys, key);
+	if (slot)
+		peer = wg_peer_get_maybe_zero(container_of(slot, struct wg_peer,
+							   key_slot));
+	rcu_read_unlock_bh();
+	return peer;
+}
+
+/* The peer behind an index slot; under rcu_read_lock_bh(), no reference. */
+static struct wg_peer *index_owner(struct wg_index_slot *slot)
+{
+	if (slot->kind == WG_INDEX_HANDSHAKE)
+		return container_of(slot, struct wg_peer, handshake_slot);
+	return container_of(slot, struct wg_keypair, slot)->peer;
+}
+
+struct wg_peer *wg_peer_by_index(struct wg_device *wg, __le32 id,
+				 unsigned int kinds)
+{
+	struct wg_index_slot *slot;
+	struct wg_peer *peer = NULL;
+
+	rcu_read_lock_bh();
+	slot = wg_index_find(wg->indexes, id, kinds);
+	if (slot)
+		peer = wg_peer_get_maybe_zero(index_owner(slot));
+	rcu_read_unlock_bh();
+	return peer;
+}
+
 /* Phase one: make the peer unreachable for new lookups and new work. */
 static void peer_make_dead(struct wg_peer *peer)
 {
@@ -100,7 +137,7 @@ static void peer_make_dead(struct wg_peer *peer)
 	wg_allowedips_remove_by_peer(&wg->peer_allowedips, peer,
 				     &wg->device_update_lock);
 	list_del_init(&peer->peer_list);
-	wg_pubkey_hashtable_remove(wg->peer_hashtable, peer);
+	wg_key_remove(wg->peer_keys, &peer->key_slot);
 	/*
 	 * Unhash the handshake and the keypairs, so that no received packet
 	 * can find the peer once the grace period below has passed.
@@ -198,8 +235,7 @@ static void kref_release(struct kref *refcount)
 	 * The handshake's index entry is the last thing another CPU may find
 	 * the peer through; remove it before the grace period.
 	 */
-	wg_index_hashtable_remove(peer->device->index_hashtable,
-				  &peer->handshake_entry);
+	wg_index_release(peer->device->indexes, &peer->handshake_slot);
 	wg_packet_purge_staged_packets(peer);
 	call_rcu(&peer->rcu, rcu_release);
 }

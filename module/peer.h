@@ -8,7 +8,8 @@
 #include "core/handshake.h"
 #include "core/session.h"
 #include "keypair.h"
-#include "peerlookup.h"
+#include "tables/index.h"
+#include "tables/keys.h"
 #include "socket.h"
 
 #include <linux/types.h>
@@ -62,7 +63,7 @@ struct wg_peer {
 	rwlock_t endpoint_lock;
 	struct wg_handshake handshake;
 	/* How a response to our message finds us; hashed while one may come. */
-	struct wg_index_hashtable_entry handshake_entry;
+	struct wg_index_slot handshake_slot;
 	/* Protects handshake; see exchange.h for the lock order. */
 	struct rw_semaphore handshake_lock;
 	atomic64_t last_sent_handshake;
@@ -82,7 +83,8 @@ struct wg_peer {
 	int tx_cpu;
 	unsigned int tx_qtail;
 	struct wg_cookie_jar cookie_jar;
-	struct hlist_node pubkey_hash;
+	/* Listed under our public key for this peer while it lives. */
+	struct wg_key_slot key_slot;
 	atomic64_t rx_bytes, tx_bytes;
 	struct timer_list timer_retransmit_handshake, timer_send_keepalive;
 	struct timer_list timer_new_handshake, timer_zero_key_material;
@@ -117,6 +119,15 @@ static inline struct wg_keypair *wg_peer_current_keypair(struct wg_peer *peer)
 }
 
 struct wg_peer *__must_check wg_peer_get_maybe_zero(struct wg_peer *peer);
+/* The live peer with that public key, with a reference, or NULL. */
+struct wg_peer *wg_peer_by_key(struct wg_device *wg,
+			       const u8 key[WG_PUBLIC_LEN]);
+/*
+ * The live peer owning the handshake or session (by @kinds) that the
+ * remote side addresses as @id, with a reference, or NULL.
+ */
+struct wg_peer *wg_peer_by_index(struct wg_device *wg, __le32 id,
+				 unsigned int kinds);
 static inline struct wg_peer *wg_peer_get(struct wg_peer *peer)
 {
 	kref_get(&peer->refcount);

@@ -73,7 +73,7 @@ void wg_peer_queue_purge(struct wg_peer_queue *queue)
 		struct wg_keypair *keypair = PACKET_CB(skb)->keypair;
 		struct sk_buff *next;
 
-		wg_peer_put(keypair->entry.peer);
+		wg_peer_put(keypair->peer);
 		wg_keypair_put(keypair, false);
 		for (; skb; skb = next) {
 			next = PACKET_CB(skb)->bundle;

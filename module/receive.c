@@ -378,16 +378,18 @@ void wg_packet_decrypt_worker(struct work_struct *work)
 static void consume_data(struct wg_device *wg, struct sk_buff *skb)
 {
 	__le32 idx = ((struct wg_msg_data *)skb->data)->receiver;
-	struct wg_index_hashtable_entry *entry;
-	struct wg_keypair *keypair;
+	struct wg_keypair *keypair = NULL;
+	struct wg_index_slot *slot;
 	struct wg_peer *peer = NULL;
 
 	/* Softirq context: this whole function is an RCU-bh read section. */
 	rcu_read_lock_bh();
-	entry = wg_index_hashtable_lookup(wg->index_hashtable,
-					  INDEX_HASHTABLE_KEYPAIR, idx, &peer);
-	keypair = entry ? wg_keypair_get(container_of(entry,
-					struct wg_keypair, entry)) : NULL;
+	slot = wg_index_find(wg->indexes, idx, WG_INDEX_SESSION);
+	if (slot) {
+		keypair = container_of(slot, struct wg_keypair, slot);
+		peer = wg_peer_get_maybe_zero(keypair->peer);
+		keypair = peer ? wg_keypair_get(keypair) : NULL;
+	}
 	if (unlikely(!keypair)) {
 		wg_stat_inc(wg, WG_STAT_RX_NO_KEYPAIR);
 		wg_dbg_skb_ratelimited("%s: data packet for unknown session from %pISpfsc\n",
