@@ -137,7 +137,7 @@ static netdev_tx_t wg_xmit(struct sk_buff *skb, struct net_device *dev)
 		goto err;
 	}
 
-	peer = wg_allowedips_lookup_dst(&wg->peer_allowedips, skb);
+	peer = wg_peer_for_dst(wg, skb);
 	if (unlikely(!peer)) {
 		wg_stat_inc(wg, WG_STAT_TX_NO_PEER);
 		if (skb->protocol == htons(ETH_P_IP))

@@ -6,7 +6,7 @@
 #include "core/cookie.h"
 #include "core/handshake.h"
 #include "limits.h"
-#include "allowedips.h"
+#include "tables/allowedips.h"
 #include "tables/index.h"
 #include "tables/keys.h"
 #include "queueing.h"

@@ -302,7 +302,7 @@ static int put_allowedips(struct sk_buff *skb, struct wg_peer *peer,
 	nest = nla_nest_start(skb, WGPEER_A_ALLOWEDIPS);
 	if (!nest)
 		return -EMSGSIZE;
-	list_for_each_entry_from(node, &peer->allowedips_list, peer_list) {
+	list_for_each_entry_from(node, &peer->aip.prefixes, owner_link) {
 		ret = put_allowedip(skb, node);
 		if (ret)
 			break;
@@ -348,9 +348,9 @@ static int put_peer(struct sk_buff *skb, struct wg_peer *peer,
 		ret = put_peer_state(skb, peer);
 		if (ret)
 			goto err_cancel_peer;
-		node = list_first_entry_or_null(&peer->allowedips_list,
+		node = list_first_entry_or_null(&peer->aip.prefixes,
 						struct wg_allowedips_node,
-						peer_list);
+						owner_link);
 	}
 
 	if (node) {
@@ -796,15 +796,15 @@ static int apply_allowedip(struct wg_device *wg, struct wg_peer *peer,
 
 	/* check_allowedip() matched the family with the address length. */
 	if (nla_get_u16(tb[WGALLOWEDIP_A_FAMILY]) == AF_INET)
-		ret = remove ? wg_allowedips_remove_v4(table, addr, cidr, peer,
-						       lock) :
-			       wg_allowedips_insert_v4(table, addr, cidr, peer,
-						       lock);
+		ret = remove ? wg_allowedips_remove_v4(table, addr, cidr,
+						       &peer->aip, lock) :
+			       wg_allowedips_insert_v4(table, addr, cidr,
+						       &peer->aip, lock);
 	else
-		ret = remove ? wg_allowedips_remove_v6(table, addr, cidr, peer,
-						       lock) :
-			       wg_allowedips_insert_v6(table, addr, cidr, peer,
-						       lock);
+		ret = remove ? wg_allowedips_remove_v6(table, addr, cidr,
+						       &peer->aip, lock) :
+			       wg_allowedips_insert_v6(table, addr, cidr,
+						       &peer->aip, lock);
 
 	/* Removing a prefix the peer does not own is a no-op, not an error. */
 	if (remove && ret == -ENOENT)
@@ -836,7 +836,8 @@ static int configure_peer(struct wg_device *wg, struct wg_peer *peer,
 	 * leaves what a plain removal before the inserts would have left.
 	 */
 	if (flags & WGPEER_F_REPLACE_ALLOWEDIPS)
-		wg_allowedips_set_aside(peer, &aside, &wg->device_update_lock);
+		wg_allowedips_set_aside(&peer->aip, &aside,
+					&wg->device_update_lock);
 
 	if (tb[WGPEER_A_ALLOWEDIPS]) {
 		nla_for_each_nested(ip, tb[WGPEER_A_ALLOWEDIPS], rem) {

@@ -66,7 +66,7 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 	netif_napi_add(wg->dev, &peer->napi, wg_packet_rx_poll);
 	napi_enable(&peer->napi);
 	list_add_tail(&peer->peer_list, &wg->peer_list);
-	INIT_LIST_HEAD(&peer->allowedips_list);
+	wg_aip_owner_init(&peer->aip);
 	wg_key_add(wg->peer_keys, &peer->key_slot,
 		   peer->handshake.remote_static);
 	++wg->num_peers;
@@ -124,6 +124,29 @@ struct wg_peer *wg_peer_by_index(struct wg_device *wg, __le32 id,
 	return peer;
 }
 
+struct wg_peer *wg_peer_owning(struct wg_device *wg, sa_family_t family,
+			       const void *addr)
+{
+	struct wg_aip_owner *owner;
+
+	owner = wg_allowedips_find(&wg->peer_allowedips, family, addr);
+	return owner ? container_of(owner, struct wg_peer, aip) : NULL;
+}
+
+struct wg_peer *wg_peer_for_dst(struct wg_device *wg, struct sk_buff *skb)
+{
+	struct wg_peer *peer;
+
+	if (skb->protocol == htons(ETH_P_IP))
+		peer = wg_peer_owning(wg, AF_INET, &ip_hdr(skb)->daddr);
+	else if (skb->protocol == htons(ETH_P_IPV6))
+		peer = wg_peer_owning(wg, AF_INET6, &ipv6_hdr(skb)->daddr);
+	else
+		peer = NULL;
+	/* A peer whose last reference is gone counts as no match. */
+	return wg_peer_get_maybe_zero(peer);
+}
+
 /* Phase one: make the peer unreachable for new lookups and new work. */
 static void peer_make_dead(struct wg_peer *peer)
 {
@@ -134,8 +157,8 @@ static void peer_make_dead(struct wg_peer *peer)
 	 * before the allowed IPs go, as deliver() relies on.
 	 */
 	WRITE_ONCE(peer->is_dead, true);
-	wg_allowedips_remove_by_peer(&wg->peer_allowedips, peer,
-				     &wg->device_update_lock);
+	wg_allowedips_remove_owner(&wg->peer_allowedips, &peer->aip,
+				   &wg->device_update_lock);
 	list_del_init(&peer->peer_list);
 	wg_key_remove(wg->peer_keys, &peer->key_slot);
 	/*

@@ -98,8 +98,8 @@ struct wg_peer {
 	struct rcu_head rcu;
 	/* Entry in wg->peer_list, under wg->device_update_lock. */
 	struct list_head peer_list;
-	/* This peer's trie nodes, under wg->device_update_lock. */
-	struct list_head allowedips_list;
+	/* This peer's allowed IPs in wg->peer_allowedips. */
+	struct wg_aip_owner aip;
 	struct napi_struct napi;
 	u64 internal_id;
 };
@@ -128,6 +128,18 @@ struct wg_peer *wg_peer_by_key(struct wg_device *wg,
  */
 struct wg_peer *wg_peer_by_index(struct wg_device *wg, __le32 id,
 				 unsigned int kinds);
+/*
+ * The live peer whose allowed IPs hold @skb's destination, with a
+ * reference, or NULL.  Under rcu_read_lock_bh().
+ */
+struct wg_peer *wg_peer_for_dst(struct wg_device *wg, struct sk_buff *skb);
+/*
+ * The peer whose allowed IPs hold @addr (an in_addr or in6_addr by
+ * @family), without a reference: only for comparing identities, under
+ * rcu_read_lock_bh().
+ */
+struct wg_peer *wg_peer_owning(struct wg_device *wg, sa_family_t family,
+			       const void *addr);
 static inline struct wg_peer *wg_peer_get(struct wg_peer *peer)
 {
 	kref_get(&peer->refcount);

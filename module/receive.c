@@ -557,9 +557,11 @@ static void deliver(struct wg_peer *peer, struct sk_buff *skb,
 	if (unlikely(pskb_trim(skb, len)))
 		goto bad_inner;
 
-	routed_peer = wg_allowedips_lookup_src(&wg->peer_allowedips, skb);
-	/* Only the identity matters, not the reference. */
-	wg_peer_put(routed_peer);
+	if (skb->protocol == htons(ETH_P_IP))
+		routed_peer = wg_peer_owning(wg, AF_INET, &ip_hdr(skb)->saddr);
+	else
+		routed_peer = wg_peer_owning(wg, AF_INET6,
+					     &ipv6_hdr(skb)->saddr);
 	if (unlikely(routed_peer != peer)) {
 		/*
 		 * A peer being removed loses its allowed IPs after is_dead is

@@ -15,7 +15,7 @@
 #include "socket.h"
 #include "queueing.h"
 #include "limits.h"
-#include "allowedips.h"
+#include "tables/allowedips.h"
 
 #include <linux/ctype.h>
 #include <linux/net.h>
@@ -181,10 +181,8 @@ static struct wg_peer *carrier_of(struct wg_device *wg,
 				  const struct wg_endpoint *ep)
 {
 	if (ep->addr.sa_family == AF_INET)
-		return wg_allowedips_peer_of(&wg->peer_allowedips, AF_INET,
-					     &ep->addr4.sin_addr);
-	return wg_allowedips_peer_of(&wg->peer_allowedips, AF_INET6,
-				     &ep->addr6.sin6_addr);
+		return wg_peer_owning(wg, AF_INET, &ep->addr4.sin_addr);
+	return wg_peer_owning(wg, AF_INET6, &ep->addr6.sin6_addr);
 }
 
 /*
