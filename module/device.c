@@ -11,7 +11,7 @@
 #include "queueing.h"
 #include "socket.h"
 #include "timers.h"
-#include "ratelimiter.h"
+#include "tables/ratelimiter.h"
 #include "exchange.h"
 #include "limits.h"
 

@@ -9,7 +9,7 @@
 #include "device.h"
 #include "peer.h"
 #include "netlink.h"
-#include "ratelimiter.h"
+#include "tables/ratelimiter.h"
 #include "timers.h"
 
 #include <uapi/linux/wg.h>

@@ -13,7 +13,7 @@
 #include "exchange.h"
 #include "keypair.h"
 #include "limits.h"
-#include "ratelimiter.h"
+#include "tables/ratelimiter.h"
 #include "socket.h"
 
 #include <linux/ip.h>
@@ -117,6 +117,18 @@ static bool handshake_under_load(struct wg_device *wg)
 	return under_load;
 }
 
+/* Charges a handshake message to its outer source's token bucket. */
+static bool source_allowed(struct wg_device *wg, struct sk_buff *skb)
+{
+	if (skb->protocol == htons(ETH_P_IP))
+		return wg_ratelimiter_allow(dev_net(wg->dev), AF_INET,
+					    &ip_hdr(skb)->saddr);
+	if (skb->protocol == htons(ETH_P_IPV6))
+		return wg_ratelimiter_allow(dev_net(wg->dev), AF_INET6,
+					    &ipv6_hdr(skb)->saddr);
+	return false;
+}
+
 static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 {
 	enum wg_mac_verdict mac_state;
@@ -143,7 +155,7 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 					  ktime_get_coarse_boottime_ns());
 	/* Under load, even a sender that proved its address is rate limited. */
 	ratelimited = under_load && mac_state == WG_MAC_OK_COOKIE &&
-		      !wg_ratelimiter_allow(skb, dev_net(wg->dev));
+		      !source_allowed(wg, skb);
 	if ((under_load && mac_state == WG_MAC_OK_COOKIE && !ratelimited) ||
 	    (!under_load && mac_state == WG_MAC_OK)) {
 		packet_needs_cookie = false;

@@ -4,16 +4,16 @@
  *
  * Every node stores a whole prefix (its bits with the host part zeroed, and
  * its length).  A child's prefix always extends its parent's, and the child
- * sits in bit[0] or bit[1] according to the first bit past the parent's
+ * sits in child[0] or child[1] according to the first bit past the parent's
  * prefix.  Only two kinds of node exist: nodes that carry an owner, and
  * ownerless branch nodes that join exactly two subtrees.  A node that ends
  * up with no owner and fewer than two children is spliced out at once, so
  * the depth stays bounded by the number of prefixes and by the address
  * length.
  *
- * Readers walk the trie under rcu_read_lock_bh() without any lock.  They only
- * ever load the mutable pointers (root, bit[], owner); a node's prefix, length
- * and branch position never change after the node is published.  Writers hold
+ * Readers walk the trie under rcu_read_lock_bh() without any lock.  They
+ * only ever load the mutable pointers (root, child[], owner); a node's
+ * prefix, length and branch position never change after it is published.  Writers hold
  * the device's update lock, passed in as @lock so that the trie can check it,
  * and free unlinked nodes only after a grace period.
  */
@@ -35,26 +35,25 @@ static struct kmem_cache *node_cache;
 	rcu_dereference_protected(p, lockdep_is_held(lock))
 
 /*
- * The slot pointing at a node is found from parent_bit_packed: the parent
- * node's address with the child index in bit 0 (nodes come from a slab
- * cache, so their addresses are at least word aligned).  A NULL parent means
- * the node is a root; which root follows from its address length.
+ * The pointer that leads to a node is its parent's child[side], or for a
+ * node without a parent the root of its width.
  */
 static struct wg_allowedips_node *
 parent_of(const struct wg_allowedips_node *node)
 {
-	return (struct wg_allowedips_node *)(node->parent_bit_packed & ~1UL);
+	return node->up;
 }
 
 static unsigned int parent_bit(const struct wg_allowedips_node *node)
 {
-	return node->parent_bit_packed & 1;
+	return node->side;
 }
 
 static void set_parent(struct wg_allowedips_node *node,
 		       struct wg_allowedips_node *parent, unsigned int bit)
 {
-	node->parent_bit_packed = (unsigned long)parent | bit;
+	node->up = parent;
+	node->side = bit;
 }
 
 static struct wg_allowedips_node __rcu **
@@ -63,8 +62,8 @@ slot_of(struct wg_allowedips *table, struct wg_allowedips_node *node)
 	struct wg_allowedips_node *parent = parent_of(node);
 
 	if (parent)
-		return &parent->bit[parent_bit(node)];
-	return node->bitlen == 32 ? &table->root4 : &table->root6;
+		return &parent->child[parent_bit(node)];
+	return node->width == 32 ? &table->root4 : &table->root6;
 }
 
 /* Keys may come straight from a packet header, so no alignment is assumed. */
@@ -92,13 +91,13 @@ static unsigned int common_bits(const u8 *a, const u8 *b, unsigned int nbits)
 
 static bool prefix_matches(const struct wg_allowedips_node *node, const u8 *key)
 {
-	return common_bits(node->bits, key, node->cidr) >= node->cidr;
+	return common_bits(node->key, key, node->len) >= node->len;
 }
 
-/* The key's first bit past @node's prefix; only valid if cidr < bitlen. */
+/* The key's first bit past @node's prefix; only valid if len < width. */
 static unsigned int choose(const struct wg_allowedips_node *node, const u8 *key)
 {
-	return (key[node->bit_at_a] >> node->bit_at_b) & 1;
+	return (key[node->next_byte] >> node->next_shift) & 1;
 }
 
 /* Copies the first @cidr bits of @src to @dst and zeroes the rest. */
@@ -123,11 +122,11 @@ static struct wg_allowedips_node *node_alloc(const u8 *key, u8 cidr, u8 bitlen)
 	node = kmem_cache_zalloc(node_cache, GFP_KERNEL);
 	if (!node)
 		return NULL;
-	node->cidr = cidr;
-	node->bitlen = bitlen;
-	node->bit_at_a = cidr / 8;
-	node->bit_at_b = 7 - cidr % 8;
-	mask_key(node->bits, key, cidr, bitlen);
+	node->len = cidr;
+	node->width = bitlen;
+	node->next_byte = cidr / 8;
+	node->next_shift = 7 - cidr % 8;
+	mask_key(node->key, key, cidr, bitlen);
 	INIT_LIST_HEAD(&node->owner_link);
 	return node;
 }
@@ -159,9 +158,9 @@ find_owner(struct wg_allowedips_node __rcu *const *root, const u8 *key)
 		owner = rcu_dereference_bh(node->owner);
 		if (owner)
 			best = owner;
-		if (node->cidr == node->bitlen)
+		if (node->len == node->width)
 			break;
-		node = rcu_dereference_bh(node->bit[choose(node, key)]);
+		node = rcu_dereference_bh(node->child[choose(node, key)]);
 	}
 	return best;
 }
@@ -200,16 +199,16 @@ static int add(struct wg_allowedips_node __rcu **root, u8 bitlen,
 	/* Descend while the node's prefix is a strict prefix of the new one. */
 	node = deref_locked(*slot, lock);
 	while (node) {
-		common = common_bits(node->bits, key, min(node->cidr, cidr));
-		if (common < node->cidr)
+		common = common_bits(node->key, key, min(node->len, cidr));
+		if (common < node->len)
 			break;
-		if (node->cidr == cidr) {
+		if (node->len == cidr) {
 			set_owner(node, owner, lock);
 			return 0;
 		}
 		parent = node;
 		bit = choose(node, key);
-		slot = &node->bit[bit];
+		slot = &node->child[bit];
 		node = deref_locked(*slot, lock);
 	}
 
@@ -223,8 +222,8 @@ static int add(struct wg_allowedips_node __rcu **root, u8 bitlen,
 		set_parent(leaf, parent, bit);
 	} else if (common == cidr) {
 		/* The new prefix covers @node: it goes above it. */
-		b = choose(leaf, node->bits);
-		RCU_INIT_POINTER(leaf->bit[b], node);
+		b = choose(leaf, node->key);
+		RCU_INIT_POINTER(leaf->child[b], node);
 		set_parent(node, leaf, b);
 		set_parent(leaf, parent, bit);
 	} else {
@@ -238,8 +237,8 @@ static int add(struct wg_allowedips_node __rcu **root, u8 bitlen,
 			return -ENOMEM;
 		}
 		b = choose(branch, key);
-		RCU_INIT_POINTER(branch->bit[b], leaf);
-		RCU_INIT_POINTER(branch->bit[!b], node);
+		RCU_INIT_POINTER(branch->child[b], leaf);
+		RCU_INIT_POINTER(branch->child[!b], node);
 		set_parent(leaf, branch, b);
 		set_parent(node, branch, !b);
 		set_parent(branch, parent, bit);
@@ -268,8 +267,8 @@ static void unlink_node(struct wg_allowedips *table,
 	list_del_init(&node->owner_link);
 	RCU_INIT_POINTER(node->owner, NULL);
 
-	child = deref_locked(node->bit[0], lock);
-	sibling = deref_locked(node->bit[1], lock);
+	child = deref_locked(node->child[0], lock);
+	sibling = deref_locked(node->child[1], lock);
 	if (child && sibling)
 		return;	/* still needed to join two subtrees */
 	if (!child)
@@ -290,7 +289,7 @@ static void unlink_node(struct wg_allowedips *table,
 	if (!parent || deref_locked(parent->owner, lock))
 		return;
 	/* An ownerless parent had two children; now it has one. */
-	sibling = deref_locked(parent->bit[!bit], lock);
+	sibling = deref_locked(parent->child[!bit], lock);
 	slot = slot_of(table, parent);
 	set_parent(sibling, parent_of(parent), parent_bit(parent));
 	rcu_assign_pointer(*slot, sibling);
@@ -303,10 +302,10 @@ find_exact(struct wg_allowedips_node __rcu **root, const u8 *key, u8 cidr,
 {
 	struct wg_allowedips_node *node = deref_locked(*root, lock);
 
-	while (node && node->cidr <= cidr && prefix_matches(node, key)) {
-		if (node->cidr == cidr)
+	while (node && node->len <= cidr && prefix_matches(node, key)) {
+		if (node->len == cidr)
 			return node;
-		node = deref_locked(node->bit[choose(node, key)], lock);
+		node = deref_locked(node->child[choose(node, key)], lock);
 	}
 	return NULL;
 }
@@ -342,9 +341,9 @@ static void free_trie(struct wg_allowedips_node __rcu **root,
 	RCU_INIT_POINTER(*root, NULL);
 
 	while (node) {
-		child = deref_locked(node->bit[0], lock);
+		child = deref_locked(node->child[0], lock);
 		if (!child)
-			child = deref_locked(node->bit[1], lock);
+			child = deref_locked(node->child[1], lock);
 		if (child) {
 			node = child;
 			continue;
@@ -359,7 +358,7 @@ static void free_trie(struct wg_allowedips_node __rcu **root,
 				node = NULL;
 				break;
 			}
-			child = bit ? NULL : deref_locked(parent->bit[1], lock);
+			child = bit ? NULL : deref_locked(parent->child[1], lock);
 			if (child) {
 				node = child;
 				break;
@@ -475,9 +474,9 @@ void wg_allowedips_remove_aside(struct wg_allowedips *table,
 int wg_allowedips_read_node(struct wg_allowedips_node *node, u8 ip[16],
 			    u8 *cidr)
 {
-	memcpy(ip, node->bits, node->bitlen / 8);
-	*cidr = node->cidr;
-	return node->bitlen == 32 ? AF_INET : AF_INET6;
+	memcpy(ip, node->key, node->width / 8);
+	*cidr = node->len;
+	return node->width == 32 ? AF_INET : AF_INET6;
 }
 
 int wg_allowedips_slab_init(void)
@@ -516,7 +515,7 @@ void wg_allowedips_slab_uninit(void)
 
 struct st_entry {
 	u8 ip[16] __aligned(8);
-	u8 cidr, bitlen;
+	u8 len, width;
 	struct wg_aip_owner *peer;
 	/* Filled by st_check_trie(), compared by st_check_lists(). */
 	struct wg_allowedips_node *node;
@@ -597,7 +596,7 @@ static int st_ref_find(struct st_ctx *ctx, u8 bitlen, const u8 *masked,
 	unsigned int i;
 
 	for (i = 0; i < ctx->nref; ++i) {
-		if (ctx->ref[i].bitlen == bitlen && ctx->ref[i].cidr == cidr &&
+		if (ctx->ref[i].width == bitlen && ctx->ref[i].len == cidr &&
 		    !memcmp(ctx->ref[i].ip, masked, bitlen / 8))
 			return i;
 	}
@@ -609,7 +608,7 @@ static unsigned int st_ref_count(struct st_ctx *ctx, u8 bitlen)
 	unsigned int i, n = 0;
 
 	for (i = 0; i < ctx->nref; ++i)
-		n += ctx->ref[i].bitlen == bitlen;
+		n += ctx->ref[i].width == bitlen;
 	return n;
 }
 
@@ -623,10 +622,10 @@ static struct wg_aip_owner *st_ref_lookup(struct st_ctx *ctx, u8 bitlen,
 	for (i = 0; i < ctx->nref; ++i) {
 		struct st_entry *e = &ctx->ref[i];
 
-		if (e->bitlen == bitlen && e->cidr > best_cidr &&
-		    st_prefix_eq(e->ip, ip, e->cidr)) {
+		if (e->width == bitlen && e->len > best_cidr &&
+		    st_prefix_eq(e->ip, ip, e->len)) {
 			best = e->peer;
-			best_cidr = e->cidr;
+			best_cidr = e->len;
 		}
 	}
 	return best;
@@ -690,8 +689,8 @@ static void st_insert(struct st_ctx *ctx, u8 bitlen, const u8 *ip, u8 cidr,
 		return;
 	}
 	memcpy(ctx->ref[ctx->nref].ip, masked, 16);
-	ctx->ref[ctx->nref].cidr = cidr;
-	ctx->ref[ctx->nref].bitlen = bitlen;
+	ctx->ref[ctx->nref].len = cidr;
+	ctx->ref[ctx->nref].width = bitlen;
 	ctx->ref[ctx->nref].peer = peer;
 	++ctx->nref;
 }
@@ -781,14 +780,14 @@ static void st_check_lookups(struct st_ctx *ctx, unsigned int n)
 		if (ctx->nref && st_rand(ctx) % 3 == 0) {
 			/* Somewhere inside, or just past, a known prefix. */
 			e = &ctx->ref[st_rand(ctx) % ctx->nref];
-			bitlen = e->bitlen;
+			bitlen = e->width;
 			memcpy(ip, e->ip, 16);
-			for (j = e->cidr; j < bitlen; ++j) {
+			for (j = e->len; j < bitlen; ++j) {
 				if (st_rand(ctx) & 1)
 					st_flip_bit(ip, j);
 			}
-			if (e->cidr && st_rand(ctx) & 1)
-				st_flip_bit(ip, e->cidr - 1);
+			if (e->len && st_rand(ctx) & 1)
+				st_flip_bit(ip, e->len - 1);
 		} else {
 			st_rand_addr(ctx, bitlen, ip);
 		}
@@ -802,13 +801,13 @@ static struct wg_allowedips_node *st_next(struct wg_allowedips_node *node)
 {
 	struct wg_allowedips_node *parent, *child;
 
-	child = deref_locked(node->bit[0], &st_lock);
+	child = deref_locked(node->child[0], &st_lock);
 	if (!child)
-		child = deref_locked(node->bit[1], &st_lock);
+		child = deref_locked(node->child[1], &st_lock);
 	if (child)
 		return child;
 	while ((parent = parent_of(node))) {
-		child = deref_locked(parent->bit[1], &st_lock);
+		child = deref_locked(parent->child[1], &st_lock);
 		if (!parent_bit(node) && child)
 			return child;
 		node = parent;
@@ -825,51 +824,51 @@ static void st_check_trie(struct st_ctx *ctx, u8 bitlen)
 	int i;
 
 	node = deref_locked(*st_root(ctx, bitlen), &st_lock);
-	if (node && node->parent_bit_packed)
+	if (node && node->up)
 		st_fail(ctx, "root has a parent");
 	for (; node; node = st_next(node)) {
 		if (++steps > 4 * ST_MAX_ENTRIES) {
 			st_fail(ctx, "trie walk does not end");
 			return;
 		}
-		st_mask(masked, node->bits, bitlen, node->cidr);
-		if (node->bitlen != bitlen || node->cidr > bitlen ||
-		    memcmp(masked, node->bits, 16) ||
-		    node->bit_at_a != node->cidr / 8 ||
-		    node->bit_at_b != 7 - node->cidr % 8) {
-			st_print(ctx, "malformed node", bitlen, node->bits,
-				 node->cidr);
+		st_mask(masked, node->key, bitlen, node->len);
+		if (node->width != bitlen || node->len > bitlen ||
+		    memcmp(masked, node->key, 16) ||
+		    node->next_byte != node->len / 8 ||
+		    node->next_shift != 7 - node->len % 8) {
+			st_print(ctx, "malformed node", bitlen, node->key,
+				 node->len);
 			return;
 		}
 		peer = deref_locked(node->owner, &st_lock);
-		if (!peer && (!rcu_access_pointer(node->bit[0]) ||
-			      !rcu_access_pointer(node->bit[1])))
+		if (!peer && (!rcu_access_pointer(node->child[0]) ||
+			      !rcu_access_pointer(node->child[1])))
 			st_print(ctx, "useless peerless node", bitlen,
-				 node->bits, node->cidr);
+				 node->key, node->len);
 		if (peer) {
 			++with_peer;
-			i = st_ref_find(ctx, bitlen, node->bits, node->cidr);
+			i = st_ref_find(ctx, bitlen, node->key, node->len);
 			if (i < 0 || ctx->ref[i].peer != peer)
 				st_print(ctx, "node not in model", bitlen,
-					 node->bits, node->cidr);
+					 node->key, node->len);
 			else
 				ctx->ref[i].node = node;
 		}
 		for (b = 0; b < 2; ++b) {
-			child = deref_locked(node->bit[b], &st_lock);
+			child = deref_locked(node->child[b], &st_lock);
 			if (!child)
 				continue;
 			if (parent_of(child) != node || parent_bit(child) != b) {
 				st_print(ctx, "bad parent link below", bitlen,
-					 node->bits, node->cidr);
+					 node->key, node->len);
 				return;
 			}
-			if (child->cidr <= node->cidr ||
-			    !st_prefix_eq(child->bits, node->bits,
-					  node->cidr) ||
-			    choose(node, child->bits) != b)
+			if (child->len <= node->len ||
+			    !st_prefix_eq(child->key, node->key,
+					  node->len) ||
+			    choose(node, child->key) != b)
 				st_print(ctx, "misplaced child", bitlen,
-					 child->bits, child->cidr);
+					 child->key, child->len);
 		}
 	}
 	if (with_peer != st_ref_count(ctx, bitlen))
@@ -927,7 +926,7 @@ static bool st_in_set(const struct st_entry *set, unsigned int n,
 	unsigned int i;
 
 	for (i = 0; i < n; ++i) {
-		if (set[i].bitlen == e->bitlen && set[i].cidr == e->cidr &&
+		if (set[i].width == e->width && set[i].len == e->len &&
 		    !memcmp(set[i].ip, e->ip, 16))
 			return true;
 	}
@@ -957,14 +956,14 @@ static void st_replace_peer(struct st_ctx *ctx, struct wg_aip_owner *peer)
 		st_rand_addr(ctx, bitlen, ip);
 		cidr = st_rand(ctx) % (bitlen + 1);
 		st_mask(set[n].ip, ip, bitlen, cidr);
-		set[n].bitlen = bitlen;
-		set[n++].cidr = cidr;
+		set[n].width = bitlen;
+		set[n++].len = cidr;
 	}
 
 	wg_allowedips_set_aside(peer, &aside, &st_lock);
 	st_check_lookups(ctx, 32);
 	for (i = 0; i < n; ++i)
-		st_insert(ctx, set[i].bitlen, set[i].ip, set[i].cidr, peer);
+		st_insert(ctx, set[i].width, set[i].ip, set[i].len, peer);
 	wg_allowedips_remove_aside(&ctx->table, &aside, &st_lock);
 	if (!list_empty(&aside))
 		st_fail(ctx, "prefixes left aside after remove_aside");
@@ -1003,8 +1002,8 @@ static void st_random(struct st_ctx *ctx)
 			if (ctx->nref && st_rand(ctx) % 4) {
 				/* A known prefix, host bits set at random. */
 				e = &ctx->ref[st_rand(ctx) % ctx->nref];
-				bitlen = e->bitlen;
-				cidr = e->cidr;
+				bitlen = e->width;
+				cidr = e->len;
 				memcpy(ip, e->ip, 16);
 				for (j = cidr; j < bitlen; ++j) {
 					if (st_rand(ctx) & 1)

@@ -30,17 +30,27 @@ static inline void wg_aip_owner_init(struct wg_aip_owner *owner)
 	INIT_LIST_HEAD(&owner->prefixes);
 }
 
+/*
+ * One prefix.  A lookup reads key, len, next_byte, next_shift (fixed once
+ * the node is published), owner and child[] (RCU pointers); the rest is
+ * the writers', under the update lock.
+ */
 struct wg_allowedips_node {
+	/* The prefix's first @len bits of @width, the rest zero. */
+	u8 key[16] __aligned(__alignof(u64));
 	struct wg_aip_owner __rcu *owner;
-	struct wg_allowedips_node __rcu *bit[2];
-	u8 cidr, bit_at_a, bit_at_b, bitlen;
-	u8 bits[16] __aligned(__alignof(u64));
-
-	/* Rarely used: kept past the first cache line. */
-	unsigned long parent_bit_packed;
+	/* By the first bit past the prefix. */
+	struct wg_allowedips_node __rcu *child[2];
+	/* The node whose child this is, NULL for a root; and which child. */
+	struct wg_allowedips_node *up;
+	u8 side;
+	u8 len, width;
+	/* That first bit past the prefix: its byte, and its shift in it. */
+	u8 next_byte, next_shift;
 	union {
-		/* Entry in its owner's prefixes. */
+		/* In the owner's prefixes while the node is in the trie. */
 		struct list_head owner_link;
+		/* Then, unlinked, on its way back to the cache. */
 		struct rcu_head rcu;
 	};
 };
