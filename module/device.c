@@ -10,7 +10,7 @@
 #include "peer.h"
 #include "queueing.h"
 #include "socket.h"
-#include "timers.h"
+#include "tunnel/timers.h"
 #include "tables/ratelimiter.h"
 #include "exchange.h"
 #include "limits.h"

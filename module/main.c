@@ -10,7 +10,7 @@
 #include "peer.h"
 #include "netlink.h"
 #include "tables/ratelimiter.h"
-#include "timers.h"
+#include "tunnel/timers.h"
 
 #include <uapi/linux/wg.h>
 

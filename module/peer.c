@@ -16,7 +16,7 @@
 #include "peer.h"
 #include "device.h"
 #include "queueing.h"
-#include "timers.h"
+#include "tunnel/timers.h"
 #include "exchange.h"
 #include "limits.h"
 #include "socket.h"
@@ -52,7 +52,7 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 	peer->internal_id = atomic64_inc_return(&peer_counter);
 	peer->serial_work_cpu = nr_cpumask_bits;
 	peer->tx_cpu = nr_cpu_ids;
-	wg_timers_init(peer);
+	wg_timers_setup(peer);
 	INIT_WORK(&peer->transmit_handshake_work,
 		  wg_packet_handshake_send_worker);
 	INIT_WORK(&peer->transmit_packet_work, wg_packet_tx_worker);

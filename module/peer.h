@@ -10,6 +10,7 @@
 #include "keypair.h"
 #include "tables/index.h"
 #include "tables/keys.h"
+#include "tunnel/timers.h"
 #include "socket.h"
 
 #include <linux/types.h>
@@ -86,13 +87,9 @@ struct wg_peer {
 	/* Listed under our public key for this peer while it lives. */
 	struct wg_key_slot key_slot;
 	atomic64_t rx_bytes, tx_bytes;
-	struct timer_list timer_retransmit_handshake, timer_send_keepalive;
-	struct timer_list timer_new_handshake, timer_zero_key_material;
-	struct timer_list timer_persistent_keepalive;
-	unsigned int timer_handshake_attempts;
+	struct wg_peer_timers timers;
+	/* Seconds; 0 is off.  Written by netlink, read by the timers. */
 	u16 persistent_keepalive_interval;
-	bool timer_need_another_keepalive;
-	bool sent_lastminute_handshake;
 	struct timespec64 walltime_last_handshake;
 	struct kref refcount;
 	struct rcu_head rcu;

@@ -9,7 +9,7 @@
 #include "queueing.h"
 #include "device.h"
 #include "peer.h"
-#include "timers.h"
+#include "tunnel/timers.h"
 #include "exchange.h"
 #include "keypair.h"
 #include "limits.h"
@@ -213,8 +213,8 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 		net_dbg_ratelimited("%s: peer %llu: received handshake response\n",
 				    wg->dev->name, peer->internal_id);
 		if (wg_keypair_begin(peer)) {
-			wg_timers_session_derived(peer);
-			wg_timers_handshake_complete(peer);
+			wg_timers_on_new_session(peer);
+			wg_timers_on_handshake_done(peer);
 			wg_stat_inc(wg, WG_STAT_HANDSHAKES_COMPLETED);
 			/*
 			 * Confirm the session right away: staged data if there
@@ -229,8 +229,8 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 	local_bh_disable();
 	rx_bytes(peer, skb->len);
 	local_bh_enable();
-	wg_timers_any_authenticated_packet_received(peer);
-	wg_timers_any_authenticated_packet_traversal(peer);
+	wg_timers_on_received(peer);
+	wg_timers_on_traffic(peer);
 	wg_peer_put(peer);
 }
 
@@ -257,7 +257,7 @@ static void keep_key_fresh(struct wg_peer *peer)
 	struct wg_keypair *keypair;
 	bool send;
 
-	if (peer->sent_lastminute_handshake)
+	if (peer->timers.lastminute_sent)
 		return;
 
 	rcu_read_lock_bh();
@@ -270,7 +270,7 @@ static void keep_key_fresh(struct wg_peer *peer)
 	rcu_read_unlock_bh();
 
 	if (unlikely(send)) {
-		peer->sent_lastminute_handshake = true;
+		peer->timers.lastminute_sent = true;
 		wg_packet_send_queued_handshake_initiation(peer, false);
 	}
 }
@@ -508,13 +508,13 @@ static void deliver(struct wg_peer *peer, struct sk_buff *skb,
 	wg_socket_set_peer_endpoint(peer, endpoint);
 
 	if (unlikely(wg_keypair_confirm(peer, PACKET_CB(skb)->keypair))) {
-		wg_timers_handshake_complete(peer);
+		wg_timers_on_handshake_done(peer);
 		wg_stat_inc(wg, WG_STAT_HANDSHAKES_COMPLETED);
 		wg_packet_send_staged_packets(peer);
 	}
 	keep_key_fresh(peer);
-	wg_timers_any_authenticated_packet_received(peer);
-	wg_timers_any_authenticated_packet_traversal(peer);
+	wg_timers_on_received(peer);
+	wg_timers_on_traffic(peer);
 
 	if (unlikely(!skb->len)) {
 		rx_bytes(peer, wg_wire_data_len(0));
@@ -523,7 +523,7 @@ static void deliver(struct wg_peer *peer, struct sk_buff *skb,
 				    dev->name, peer->internal_id);
 		goto drop_quietly;
 	}
-	wg_timers_data_received(peer);
+	wg_timers_on_data_received(peer);
 
 	if (unlikely(skb_network_header(skb) < skb->head))
 		goto bad_inner;

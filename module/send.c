@@ -7,7 +7,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include "queueing.h"
-#include "timers.h"
+#include "tunnel/timers.h"
 #include "device.h"
 #include "peer.h"
 #include "socket.h"
@@ -38,12 +38,12 @@ static void send_initiation(struct wg_peer *peer)
 	if (!wg_exchange_create_initiation(peer, &packet))
 		return;
 
-	wg_timers_any_authenticated_packet_traversal(peer);
-	wg_timers_any_authenticated_packet_sent(peer);
+	wg_timers_on_traffic(peer);
+	wg_timers_on_sent(peer);
 	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
 	wg_socket_send_buffer_to_peer(peer, &packet, sizeof(packet),
 				      WG_HANDSHAKE_TOS);
-	wg_timers_handshake_initiated(peer);
+	wg_timers_on_initiation_sent(peer);
 }
 
 void wg_packet_handshake_send_worker(struct work_struct *work)
@@ -60,7 +60,7 @@ void wg_packet_send_queued_handshake_initiation(struct wg_peer *peer,
 						bool is_retry)
 {
 	if (!is_retry)
-		peer->timer_handshake_attempts = 0;
+		peer->timers.tries = 0;
 
 	rcu_read_lock_bh();
 	/* Checked here too, so the work is not queued just to do nothing. */
@@ -90,9 +90,9 @@ void wg_packet_send_handshake_response(struct wg_peer *peer)
 	if (!wg_keypair_begin(peer))
 		return;
 
-	wg_timers_session_derived(peer);
-	wg_timers_any_authenticated_packet_traversal(peer);
-	wg_timers_any_authenticated_packet_sent(peer);
+	wg_timers_on_new_session(peer);
+	wg_timers_on_traffic(peer);
+	wg_timers_on_sent(peer);
 	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
 	wg_socket_send_buffer_to_peer(peer, &packet, sizeof(packet),
 				      WG_HANDSHAKE_TOS);
@@ -327,8 +327,8 @@ static bool send_bundle(struct wg_peer *peer, struct sk_buff *first)
 						       PACKET_CB(skb)->ds))) {
 			if (segs > 1)
 				dev_sw_netstats_tx_add(dev, segs - 1, 0);
-			wg_timers_any_authenticated_packet_traversal(peer);
-			wg_timers_any_authenticated_packet_sent(peer);
+			wg_timers_on_traffic(peer);
+			wg_timers_on_sent(peer);
 			data_sent |= data;
 		} else {
 			dev->stats.tx_errors += segs;
@@ -344,7 +344,7 @@ static bool send_bundle(struct wg_peer *peer, struct sk_buff *first)
 static void sent_bundles(struct wg_peer *peer, bool data_sent)
 {
 	if (data_sent)
-		wg_timers_data_sent(peer);
+		wg_timers_on_data_sent(peer);
 	keep_key_fresh(peer);
 }
 
