@@ -55,12 +55,19 @@ static unsigned long delay_of(struct wg_peer *peer, enum wg_timer_kind kind)
 	}
 }
 
+static const char *dev_name_of(struct wg_peer *peer)
+{
+	return peer->device->dev->name;
+}
+
 /* (Re)starts the timer of @kind, if the peer may still have timers. */
 static void start(struct wg_peer *peer, enum wg_timer_kind kind)
 {
+	bool live;
+
 	rcu_read_lock_bh();
-	if (likely(netif_running(peer->device->dev) &&
-		   !READ_ONCE(peer->is_dead)))
+	live = netif_running(peer->device->dev) && !READ_ONCE(peer->is_dead);
+	if (likely(live))
 		mod_timer(timer_of(peer, kind),
 			  jiffies + delay_of(peer, kind));
 	rcu_read_unlock_bh();
@@ -85,7 +92,7 @@ static void resend_initiation(struct wg_peer *peer)
 	if (pt->tries > WG_MAX_HANDSHAKE_TRIES) {
 		/* REKEY_ATTEMPT_TIME is over: stop trying until new data. */
 		net_dbg_ratelimited("%s: peer %llu: giving up after %u initiations\n",
-				    peer->device->dev->name, peer->internal_id,
+				    dev_name_of(peer), peer->internal_id,
 				    pt->tries + 1);
 		cancel(peer, WG_TIMER_KEEPALIVE);
 		wg_packet_purge_staged_packets(peer);
@@ -94,7 +101,7 @@ static void resend_initiation(struct wg_peer *peer)
 	}
 	pt->tries++;
 	net_dbg_ratelimited("%s: peer %llu: initiation unanswered, sending number %u\n",
-			    peer->device->dev->name, peer->internal_id,
+			    dev_name_of(peer), peer->internal_id,
 			    pt->tries + 1);
 	/* The answer may have gone to a source address we no longer have. */
 	wg_socket_clear_peer_endpoint_src(peer);
@@ -113,19 +120,20 @@ static void send_keepalive(struct wg_peer *peer)
 static void rehandshake(struct wg_peer *peer)
 {
 	net_dbg_ratelimited("%s: peer %llu: our data went unanswered, new handshake\n",
-			    peer->device->dev->name, peer->internal_id);
+			    dev_name_of(peer), peer->internal_id);
 	wg_socket_clear_peer_endpoint_src(peer);
 	wg_packet_send_queued_handshake_initiation(peer, false);
 }
 
 static void forget_keys(struct wg_peer *peer)
 {
+	struct workqueue_struct *wq = peer->device->handshake_send_wq;
+
 	/* The work holds a reference; a dead peer's keys are going anyway. */
 	rcu_read_lock_bh();
-	if (!READ_ONCE(peer->is_dead)) {
+	if (likely(!READ_ONCE(peer->is_dead))) {
 		wg_peer_get(peer);
-		if (!queue_work(peer->device->handshake_send_wq,
-				&peer->timers.forget_work))
+		if (!queue_work(wq, &peer->timers.forget_work))
 			wg_peer_put(peer);
 	}
 	rcu_read_unlock_bh();
@@ -133,11 +141,12 @@ static void forget_keys(struct wg_peer *peer)
 
 static void forget_work(struct work_struct *work)
 {
-	struct wg_peer *peer = container_of(work, struct wg_peer,
-					    timers.forget_work);
+	struct wg_peer *peer;
+
+	peer = container_of(work, struct wg_peer, timers.forget_work);
 
 	net_dbg_ratelimited("%s: peer %llu: no new session for %d s, keys zeroed\n",
-			    peer->device->dev->name, peer->internal_id,
+			    dev_name_of(peer), peer->internal_id,
 			    WG_REJECT_AFTER_SECS * 3);
 	wg_exchange_reset(peer);
 	wg_keypairs_clear(peer);
