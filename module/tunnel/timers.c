@@ -12,10 +12,10 @@
 
 #include "timers.h"
 #include "../device.h"
-#include "../exchange.h"
-#include "../peer.h"
-#include "../queueing.h"
-#include "../socket.h"
+#include "exchange.h"
+#include "peer.h"
+#include "queueing.h"
+#include "socket.h"
 
 #include <linux/random.h>
 
@@ -132,9 +132,9 @@ static void forget_keys(struct wg_peer *peer)
 	/* The work holds a reference; a dead peer's keys are going anyway. */
 	rcu_read_lock_bh();
 	if (likely(!READ_ONCE(peer->is_dead))) {
-		wg_peer_get(peer);
+		wg_peer_ref(peer);
 		if (!queue_work(wq, &peer->timers.forget_work))
-			wg_peer_put(peer);
+			wg_peer_unref(peer);
 	}
 	rcu_read_unlock_bh();
 }
@@ -150,7 +150,7 @@ static void forget_work(struct work_struct *work)
 			    WG_REJECT_AFTER_SECS * 3);
 	wg_exchange_reset(peer);
 	wg_keypairs_clear(peer);
-	wg_peer_put(peer);
+	wg_peer_unref(peer);
 }
 
 static void fired(struct timer_list *timer)

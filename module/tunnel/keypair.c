@@ -10,8 +10,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include "keypair.h"
-#include "core/handshake.h"
-#include "device.h"
+#include "../core/handshake.h"
+#include "../device.h"
 #include "peer.h"
 
 #include <linux/slab.h>

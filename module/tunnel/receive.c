@@ -7,13 +7,13 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include "queueing.h"
-#include "device.h"
+#include "../device.h"
 #include "peer.h"
-#include "tunnel/timers.h"
+#include "timers.h"
 #include "exchange.h"
 #include "keypair.h"
 #include "limits.h"
-#include "tables/ratelimiter.h"
+#include "../tables/ratelimiter.h"
 #include "socket.h"
 
 #include <linux/ip.h>
@@ -231,7 +231,7 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 	local_bh_enable();
 	wg_timers_on_received(peer);
 	wg_timers_on_traffic(peer);
-	wg_peer_put(peer);
+	wg_peer_unref(peer);
 }
 
 void wg_packet_handshake_receive_worker(struct work_struct *work)
@@ -399,7 +399,7 @@ static void consume_data(struct wg_device *wg, struct sk_buff *skb)
 	slot = wg_index_find(wg->indexes, idx, WG_INDEX_SESSION);
 	if (slot) {
 		keypair = container_of(slot, struct wg_keypair, slot);
-		peer = wg_peer_get_maybe_zero(keypair->peer);
+		peer = wg_peer_try_get(keypair->peer);
 		keypair = peer ? wg_keypair_get(keypair) : NULL;
 	}
 	if (unlikely(!keypair)) {
@@ -435,7 +435,7 @@ static void consume_data(struct wg_device *wg, struct sk_buff *skb)
 
 err:
 	rcu_read_unlock_bh();
-	wg_peer_put(peer);
+	wg_peer_unref(peer);
 	++wg->dev->stats.rx_dropped;
 	dev_kfree_skb(skb);
 }
@@ -654,7 +654,7 @@ int wg_packet_rx_poll(struct napi_struct *napi, int budget)
 		}
 
 		wg_keypair_put(keypair, false);
-		wg_peer_put(peer);
+		wg_peer_unref(peer);
 		++work_done;
 	}
 

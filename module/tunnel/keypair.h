@@ -7,8 +7,8 @@
 #ifndef _WG_KEYPAIR_H
 #define _WG_KEYPAIR_H
 
-#include "core/session.h"
-#include "tables/index.h"
+#include "../core/session.h"
+#include "../tables/index.h"
 
 #include <linux/kref.h>
 #include <linux/rcupdate.h>

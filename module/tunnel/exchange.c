@@ -8,9 +8,9 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include "exchange.h"
-#include "core/cookie.h"
-#include "core/handshake.h"
-#include "device.h"
+#include "../core/cookie.h"
+#include "../core/handshake.h"
+#include "../device.h"
 #include "keypair.h"
 #include "peer.h"
 
@@ -30,8 +30,8 @@ void wg_exchange_peer_init(struct wg_peer *peer,
 {
 	struct wg_device *wg = peer->device;
 
-	/* Our identity changes only under device_update_lock, held here. */
-	lockdep_assert_held(&wg->device_update_lock);
+	/* Our identity changes only under config_lock, held here. */
+	lockdep_assert_held(&wg->config_lock);
 	init_rwsem(&peer->handshake_lock);
 	wg_handshake_init(&peer->handshake, public_key, preshared_key,
 			  &wg->identity);
@@ -59,12 +59,12 @@ void wg_exchange_set_identity(struct wg_device *wg,
 {
 	struct wg_peer *peer;
 
-	lockdep_assert_held(&wg->device_update_lock);
+	lockdep_assert_held(&wg->config_lock);
 	down_write(&wg->identity_lock);
 	wg_identity_set(&wg->identity, private_key);
 	wg_cookie_guard_set_key(&wg->cookie_guard, wg->identity.valid ?
 				wg->identity.public : NULL);
-	list_for_each_entry(peer, &wg->peer_list, peer_list) {
+	list_for_each_entry(peer, &wg->peers, device_link) {
 		down_write(&peer->handshake_lock);
 		wg_handshake_precompute(&peer->handshake, &wg->identity);
 		up_write(&peer->handshake_lock);
@@ -161,7 +161,7 @@ out:
 				    verdict == WG_HS_REPLAYED ? "replayed" :
 				    verdict == WG_HS_FLOOD ? "too soon" :
 				    "does not authenticate");
-	wg_peer_put(peer);
+	wg_peer_unref(peer);
 	return NULL;
 }
 
@@ -182,7 +182,7 @@ struct wg_peer *wg_exchange_consume_response(struct wg_device *wg,
 	up_read(&wg->identity_lock);
 	if (verdict == WG_HS_OK)
 		return peer;
-	wg_peer_put(peer);
+	wg_peer_unref(peer);
 	return NULL;
 }
 
@@ -219,6 +219,6 @@ bool wg_exchange_take_cookie(struct wg_device *wg,
 	if (ok)
 		net_dbg_ratelimited("%s: peer %llu: received a cookie\n",
 				    wg->dev->name, peer->internal_id);
-	wg_peer_put(peer);
+	wg_peer_unref(peer);
 	return ok;
 }
