@@ -164,11 +164,4 @@ static inline void wg_compat_udp_tunnel_release(struct socket *sock)
 #endif
 }
 
-/* from_timer() became timer_container_of() (6.16). */
-#ifdef WG_HAVE_TIMER_CONTAINER_OF
-#define wg_timer_owner(var, timer, field) timer_container_of(var, timer, field)
-#else
-#define wg_timer_owner(var, timer, field) from_timer(var, timer, field)
-#endif
-
 #endif /* _WG_COMPAT_H */

@@ -7,13 +7,13 @@
 
 #include "device.h"
 #include "compat.h"
-#include "peer.h"
-#include "queueing.h"
-#include "socket.h"
-#include "timers.h"
-#include "ratelimiter.h"
-#include "exchange.h"
-#include "limits.h"
+#include "tunnel/peer.h"
+#include "tunnel/queueing.h"
+#include "tunnel/socket.h"
+#include "tunnel/timers.h"
+#include "tables/ratelimiter.h"
+#include "tunnel/exchange.h"
+#include "tunnel/limits.h"
 
 #include <linux/module.h>
 #include <linux/rtnetlink.h>
@@ -81,17 +81,17 @@ static int wg_open(struct net_device *dev)
 	if (dev_v6)
 		dev_v6->cnf.addr_gen_mode = IN6_ADDR_GEN_MODE_NONE;
 
-	mutex_lock(&wg->device_update_lock);
+	mutex_lock(&wg->config_lock);
 	ret = wg_socket_init(wg, wg->incoming_port);
 	if (ret < 0)
 		goto out;
-	list_for_each_entry(peer, &wg->peer_list, peer_list) {
+	list_for_each_entry(peer, &wg->peers, device_link) {
 		wg_packet_send_staged_packets(peer);
 		if (peer->persistent_keepalive_interval)
 			wg_packet_send_keepalive(peer);
 	}
 out:
-	mutex_unlock(&wg->device_update_lock);
+	mutex_unlock(&wg->config_lock);
 	return ret;
 }
 
@@ -100,15 +100,15 @@ static int wg_stop(struct net_device *dev)
 	struct wg_device *wg = netdev_priv(dev);
 	struct wg_peer *peer;
 
-	mutex_lock(&wg->device_update_lock);
-	list_for_each_entry(peer, &wg->peer_list, peer_list) {
+	mutex_lock(&wg->config_lock);
+	list_for_each_entry(peer, &wg->peers, device_link) {
 		wg_packet_purge_staged_packets(peer);
 		wg_timers_stop(peer);
 		wg_exchange_reset(peer);
 		wg_keypairs_clear(peer);
 		wg_exchange_allow_initiation(peer);
 	}
-	mutex_unlock(&wg->device_update_lock);
+	mutex_unlock(&wg->config_lock);
 	wg_socket_reinit(wg, NULL, NULL);
 	return 0;
 }
@@ -137,7 +137,7 @@ static netdev_tx_t wg_xmit(struct sk_buff *skb, struct net_device *dev)
 		goto err;
 	}
 
-	peer = wg_allowedips_lookup_dst(&wg->peer_allowedips, skb);
+	peer = wg_peer_for_dst(wg, skb);
 	if (unlikely(!peer)) {
 		wg_stat_inc(wg, WG_STAT_TX_NO_PEER);
 		if (skb->protocol == htons(ETH_P_IP))
@@ -184,22 +184,22 @@ static netdev_tx_t wg_xmit(struct sk_buff *skb, struct net_device *dev)
 		__skb_queue_tail(&packets, skb);
 	}
 
-	spin_lock_bh(&peer->staged_packet_queue.lock);
-	skb_queue_splice_tail(&packets, &peer->staged_packet_queue);
+	spin_lock_bh(&peer->staged.lock);
+	skb_queue_splice_tail(&packets, &peer->staged);
 	/* Without a session the queue only grows: keep the newest packets. */
-	while (skb_queue_len(&peer->staged_packet_queue) > WG_MAX_STAGED_PACKETS) {
-		dev_kfree_skb(__skb_dequeue(&peer->staged_packet_queue));
+	while (skb_queue_len(&peer->staged) > WG_MAX_STAGED_PACKETS) {
+		dev_kfree_skb(__skb_dequeue(&peer->staged));
 		wg_stat_inc(wg, WG_STAT_TX_STAGED_OVERFLOW);
 		++dev->stats.tx_dropped;
 	}
-	spin_unlock_bh(&peer->staged_packet_queue.lock);
+	spin_unlock_bh(&peer->staged.lock);
 
 	wg_packet_send_staged_packets(peer);
-	wg_peer_put(peer);
+	wg_peer_unref(peer);
 	return NETDEV_TX_OK;
 
 err_put_peer:
-	wg_peer_put(peer);
+	wg_peer_unref(peer);
 err_unreachable:
 	xmit_unreachable(skb);
 err:
@@ -220,10 +220,10 @@ static void wg_uninit(struct net_device *dev)
 {
 	struct wg_device *wg = netdev_priv(dev);
 
-	mutex_lock(&wg->device_update_lock);
+	mutex_lock(&wg->config_lock);
 	wg_socket_reinit(wg, NULL, NULL);
-	wg_peer_remove_all(wg);
-	mutex_unlock(&wg->device_update_lock);
+	wg_peer_retire_all(wg);
+	mutex_unlock(&wg->config_lock);
 	flush_workqueue(wg->handshake_receive_wq);
 	flush_workqueue(wg->handshake_send_wq);
 	flush_workqueue(wg->packet_crypt_wq);
@@ -291,13 +291,13 @@ static void wg_destruct(struct net_device *dev)
 	list_del(&wg->device_list);
 	rtnl_unlock();
 
-	mutex_lock(&wg->device_update_lock);
+	mutex_lock(&wg->config_lock);
 	rcu_assign_pointer(wg->creating_net, NULL);
 	wg->incoming_port = 0;
 	wg_socket_reinit(wg, NULL, NULL);
-	wg_peer_remove_all(wg);
-	wg_allowedips_free(&wg->peer_allowedips, &wg->device_update_lock);
-	mutex_unlock(&wg->device_update_lock);
+	wg_peer_retire_all(wg);
+	wg_allowedips_free(&wg->peer_allowedips, &wg->config_lock);
+	mutex_unlock(&wg->config_lock);
 
 	/* Nothing queues new work any more; let what is queued finish. */
 	destroy_workqueue(wg->handshake_receive_wq);
@@ -315,8 +315,8 @@ static void wg_destruct(struct net_device *dev)
 	memzero_explicit(&wg->identity, sizeof(wg->identity));
 	free_percpu(wg->stats);
 	wg_compat_tstats_free(dev);
-	wg_index_hashtable_free(wg->index_hashtable);
-	wg_pubkey_hashtable_free(wg->peer_hashtable);
+	wg_index_table_destroy(wg->indexes);
+	wg_key_table_destroy(wg->peer_keys);
 	wg_dbg_obj("%s: interface destroyed\n", dev->name);
 	free_netdev(dev);
 }
@@ -375,23 +375,23 @@ int wg_device_create(struct net *src_net, struct net_device *dev,
 	rcu_assign_pointer(wg->creating_net, src_net);
 	init_rwsem(&wg->identity_lock);
 	mutex_init(&wg->socket_update_lock);
-	mutex_init(&wg->device_update_lock);
+	mutex_init(&wg->config_lock);
 	wg_allowedips_init(&wg->peer_allowedips);
 	wg_cookie_guard_init(&wg->cookie_guard);
-	INIT_LIST_HEAD(&wg->peer_list);
+	INIT_LIST_HEAD(&wg->peers);
 	wg->device_update_gen = 1;
 
-	wg->peer_hashtable = wg_pubkey_hashtable_alloc();
-	if (!wg->peer_hashtable)
+	wg->peer_keys = wg_key_table_new();
+	if (!wg->peer_keys)
 		return ret;
 
-	wg->index_hashtable = wg_index_hashtable_alloc();
-	if (!wg->index_hashtable)
-		goto err_free_peer_hashtable;
+	wg->indexes = wg_index_table_new();
+	if (!wg->indexes)
+		goto err_free_peer_keys;
 
 	ret = wg_compat_tstats_alloc(dev);
 	if (ret < 0)
-		goto err_free_index_hashtable;
+		goto err_free_indexes;
 	ret = -ENOMEM;
 
 	wg->stats = __alloc_percpu(sizeof(u64) * __WG_STAT_MAX,
@@ -474,10 +474,10 @@ err_free_stats:
 	free_percpu(wg->stats);
 err_free_tstats:
 	wg_compat_tstats_free(dev);
-err_free_index_hashtable:
-	wg_index_hashtable_free(wg->index_hashtable);
-err_free_peer_hashtable:
-	wg_pubkey_hashtable_free(wg->peer_hashtable);
+err_free_indexes:
+	wg_index_table_destroy(wg->indexes);
+err_free_peer_keys:
+	wg_key_table_destroy(wg->peer_keys);
 	return ret;
 }
 
@@ -512,12 +512,12 @@ static void __net_exit wg_netns_pre_exit(struct net *net)
 		if (rcu_access_pointer(wg->creating_net) != net)
 			continue;
 		netif_carrier_off(wg->dev);
-		mutex_lock(&wg->device_update_lock);
+		mutex_lock(&wg->config_lock);
 		rcu_assign_pointer(wg->creating_net, NULL);
 		wg_socket_reinit(wg, NULL, NULL);
-		list_for_each_entry(peer, &wg->peer_list, peer_list)
+		list_for_each_entry(peer, &wg->peers, device_link)
 			wg_socket_clear_peer_endpoint_src(peer);
-		mutex_unlock(&wg->device_update_lock);
+		mutex_unlock(&wg->config_lock);
 	}
 	rtnl_unlock();
 }

@@ -5,10 +5,11 @@
 
 #include "core/cookie.h"
 #include "core/handshake.h"
-#include "limits.h"
-#include "allowedips.h"
-#include "peerlookup.h"
-#include "queueing.h"
+#include "tunnel/limits.h"
+#include "tables/allowedips.h"
+#include "tables/index.h"
+#include "tables/keys.h"
+#include "tunnel/queueing.h"
 
 #include <linux/types.h>
 #include <linux/netdevice.h>
@@ -66,16 +67,16 @@ struct wg_device {
 	struct workqueue_struct *packet_crypt_wq, *handshake_receive_wq;
 	struct workqueue_struct *handshake_send_wq;
 	struct wg_cookie_guard cookie_guard;
-	struct wg_pubkey_hashtable *peer_hashtable;
-	struct wg_index_hashtable *index_hashtable;
+	struct wg_key_table *peer_keys;
+	struct wg_index_table *indexes;
 	struct wg_allowedips peer_allowedips;
 	/*
-	 * device_update_lock serialises configuration: peer list, allowed
+	 * config_lock serialises configuration: peer list, allowed
 	 * IPs, keys, port and fwmark.  socket_update_lock protects sock4 and
 	 * sock6 writers and incoming_port.
 	 */
-	struct mutex device_update_lock, socket_update_lock;
-	struct list_head device_list, peer_list;
+	struct mutex config_lock, socket_update_lock;
+	struct list_head device_list, peers;
 	atomic_t handshake_queue_len;
 	/* When the handshake queue was last found long: cookie mode. */
 	u64 last_under_load;

@@ -7,10 +7,10 @@
 
 #include "core/core.h"
 #include "device.h"
-#include "peer.h"
+#include "tunnel/peer.h"
 #include "netlink.h"
-#include "ratelimiter.h"
-#include "timers.h"
+#include "tables/ratelimiter.h"
+#include "tunnel/timers.h"
 
 #include <uapi/linux/wg.h>
 
@@ -70,7 +70,7 @@ static int __init wg_mod_init(void)
 	if (ret < 0)
 		goto err_uninit_ratelimiter;
 
-	ret = wg_peer_init();
+	ret = wg_peer_cache_init();
 	if (ret < 0)
 		goto err_uninit_allowedips;
 
@@ -92,7 +92,7 @@ static int __init wg_mod_init(void)
 err_uninit_genetlink:
 	wg_genetlink_uninit();
 err_uninit_peer:
-	wg_peer_uninit();
+	wg_peer_cache_exit();
 err_uninit_allowedips:
 	wg_allowedips_slab_uninit();
 err_uninit_ratelimiter:
@@ -104,7 +104,7 @@ static void __exit wg_mod_exit(void)
 {
 	wg_device_uninit();
 	wg_genetlink_uninit();
-	wg_peer_uninit();
+	wg_peer_cache_exit();
 	wg_allowedips_slab_uninit();
 	wg_ratelimiter_slab_uninit();
 }

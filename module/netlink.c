@@ -4,7 +4,7 @@
  * configuration of one device, WG_CMD_SET_DEVICE changes it.  The wire format
  * is documented once, in include/uapi/linux/wg.h.
  *
- * Lock order: RTNL, wg->device_update_lock, wg->identity_lock,
+ * Lock order: RTNL, wg->config_lock, wg->identity_lock,
  * peer->handshake_lock.  wg_socket_init() takes wg->socket_update_lock
  * inside all of them.  SET holds RTNL throughout so that netif_running() and
  * the sockets cannot change under it (wg_open() binds with RTNL held); GET
@@ -14,11 +14,11 @@
 
 #include "netlink.h"
 #include "device.h"
-#include "peer.h"
-#include "socket.h"
-#include "queueing.h"
+#include "tunnel/peer.h"
+#include "tunnel/socket.h"
+#include "tunnel/queueing.h"
 #include "compat.h"
-#include "exchange.h"
+#include "tunnel/exchange.h"
 
 /*
  * Not <linux/wireguard.h>: kbuild searches the kernel's own include/uapi
@@ -176,14 +176,14 @@ static struct dump_ctx *dump_ctx(struct netlink_callback *cb)
  */
 static u32 dump_seq(struct wg_device *wg)
 {
-	lockdep_assert_held(&wg->device_update_lock);
+	lockdep_assert_held(&wg->config_lock);
 	return ((wg->device_update_gen + (u32)wg->peer_allowedips.seq) << 1) | 1;
 }
 
 static void dump_release_position(struct dump_ctx *ctx)
 {
 	if (ctx->peer)
-		wg_peer_put(ctx->peer);
+		wg_peer_unref(ctx->peer);
 	ctx->peer = NULL;
 	ctx->next_ip = NULL;
 }
@@ -193,9 +193,9 @@ static int put_device_config(struct sk_buff *skb, struct wg_device *wg)
 	struct wg_identity *identity = &wg->identity;
 	int ret = 0;
 
-	lockdep_assert_held(&wg->device_update_lock);
+	lockdep_assert_held(&wg->config_lock);
 
-	/* Both change only under device_update_lock, which we hold. */
+	/* Both change only under config_lock, which we hold. */
 	if (nla_put_u16(skb, WGDEVICE_A_LISTEN_PORT, wg->incoming_port) ||
 	    nla_put_u32(skb, WGDEVICE_A_FWMARK, wg->fwmark))
 		return -EMSGSIZE;
@@ -215,7 +215,7 @@ static int put_endpoint(struct sk_buff *skb, struct wg_peer *peer)
 {
 	int ret = 0;
 
-	read_lock_bh(&peer->endpoint_lock);
+	read_lock_bh(&peer->endpoint_rwlock);
 	if (peer->endpoint.addr.sa_family == AF_INET)
 		ret = nla_put(skb, WGPEER_A_ENDPOINT,
 			      sizeof(peer->endpoint.addr4),
@@ -224,7 +224,7 @@ static int put_endpoint(struct sk_buff *skb, struct wg_peer *peer)
 		ret = nla_put(skb, WGPEER_A_ENDPOINT,
 			      sizeof(peer->endpoint.addr6),
 			      &peer->endpoint.addr6);
-	read_unlock_bh(&peer->endpoint_lock);
+	read_unlock_bh(&peer->endpoint_rwlock);
 	return ret;
 }
 
@@ -302,7 +302,7 @@ static int put_allowedips(struct sk_buff *skb, struct wg_peer *peer,
 	nest = nla_nest_start(skb, WGPEER_A_ALLOWEDIPS);
 	if (!nest)
 		return -EMSGSIZE;
-	list_for_each_entry_from(node, &peer->allowedips_list, peer_list) {
+	list_for_each_entry_from(node, &peer->aip.prefixes, owner_link) {
 		ret = put_allowedip(skb, node);
 		if (ret)
 			break;
@@ -348,9 +348,9 @@ static int put_peer(struct sk_buff *skb, struct wg_peer *peer,
 		ret = put_peer_state(skb, peer);
 		if (ret)
 			goto err_cancel_peer;
-		node = list_first_entry_or_null(&peer->allowedips_list,
+		node = list_first_entry_or_null(&peer->aip.prefixes,
 						struct wg_allowedips_node,
-						peer_list);
+						owner_link);
 	}
 
 	if (node) {
@@ -387,11 +387,11 @@ static int put_peers(struct sk_buff *skb, struct dump_ctx *ctx)
 	struct nlattr *nest;
 	int ret = 0;
 
-	lockdep_assert_held(&wg->device_update_lock);
+	lockdep_assert_held(&wg->config_lock);
 
 	if (!peer)
-		peer = list_first_entry_or_null(&wg->peer_list, struct wg_peer,
-						peer_list);
+		peer = list_first_entry_or_null(&wg->peers, struct wg_peer,
+						device_link);
 	if (!peer)
 		return 0;
 
@@ -399,7 +399,7 @@ static int put_peers(struct sk_buff *skb, struct dump_ctx *ctx)
 	if (!nest)
 		return -EMSGSIZE;
 	empty_len = skb->len;
-	list_for_each_entry_from(peer, &wg->peer_list, peer_list) {
+	list_for_each_entry_from(peer, &wg->peers, device_link) {
 		ret = put_peer(skb, peer, &ctx->next_ip);
 		if (ret)
 			break;
@@ -413,8 +413,8 @@ static int put_peers(struct sk_buff *skb, struct dump_ctx *ctx)
 
 	if (peer != ctx->peer) {
 		if (ctx->peer)
-			wg_peer_put(ctx->peer);
-		ctx->peer = wg_peer_get(peer);
+			wg_peer_unref(ctx->peer);
+		ctx->peer = wg_peer_ref(peer);
 	}
 	return ret;
 }
@@ -456,7 +456,7 @@ static int wg_get_device_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	strscpy(ifname, wg->dev->name, sizeof(ifname));
 	rtnl_unlock();
 
-	mutex_lock(&wg->device_update_lock);
+	mutex_lock(&wg->config_lock);
 	cb->seq = dump_seq(wg);
 	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
 			  &wg_genl_family, NLM_F_MULTI, WG_CMD_GET_DEVICE);
@@ -510,7 +510,7 @@ static int wg_get_device_dump(struct sk_buff *skb, struct netlink_callback *cb)
 err_cancel_msg:
 	genlmsg_cancel(skb, hdr);
 out_unlock:
-	mutex_unlock(&wg->device_update_lock);
+	mutex_unlock(&wg->config_lock);
 	return ret;
 }
 
@@ -640,7 +640,7 @@ static int check_socket_perm(const struct sk_buff *skb, struct wg_device *wg,
 	if (!attr)
 		return 0;
 	net = rcu_dereference_protected(wg->creating_net,
-					lockdep_is_held(&wg->device_update_lock));
+					lockdep_is_held(&wg->config_lock));
 	/* Without that namespace there are no sockets to protect. */
 	if (!net || netlink_ns_capable(skb, net->user_ns, CAP_NET_ADMIN))
 		return 0;
@@ -655,7 +655,7 @@ static int set_port(struct wg_device *wg, u16 port)
 	int ret;
 
 	ASSERT_RTNL();
-	lockdep_assert_held(&wg->device_update_lock);
+	lockdep_assert_held(&wg->config_lock);
 
 	if (port == wg->incoming_port)
 		return 0;
@@ -673,7 +673,7 @@ static int set_port(struct wg_device *wg, u16 port)
 	}
 
 	/* Cached source addresses belonged to the old sockets. */
-	list_for_each_entry(peer, &wg->peer_list, peer_list)
+	list_for_each_entry(peer, &wg->peers, device_link)
 		wg_socket_clear_peer_endpoint_src(peer);
 	return 0;
 }
@@ -682,14 +682,14 @@ static void set_fwmark(struct wg_device *wg, u32 fwmark)
 {
 	struct wg_peer *peer;
 
-	lockdep_assert_held(&wg->device_update_lock);
+	lockdep_assert_held(&wg->config_lock);
 
 	if (wg->fwmark == fwmark)
 		return;
 	/* The send path reads it without our lock. */
 	WRITE_ONCE(wg->fwmark, fwmark);
 	/* Cached sources were picked by routes the old mark selected. */
-	list_for_each_entry(peer, &wg->peer_list, peer_list)
+	list_for_each_entry(peer, &wg->peers, device_link)
 		wg_socket_clear_peer_endpoint_src(peer);
 }
 
@@ -702,12 +702,12 @@ static void set_private_key(struct wg_device *wg,
 	struct wg_peer *peer;
 	bool gained;
 
-	lockdep_assert_held(&wg->device_update_lock);
+	lockdep_assert_held(&wg->config_lock);
 
 	/*
 	 * Setting the key already in use (as given or as stored, clamped)
 	 * must not tear down every session, or each `wg syncconf` would.
-	 * Only writers, which hold device_update_lock, change the key.
+	 * Only writers, which hold config_lock, change the key.
 	 */
 	memcpy(clamped, key, sizeof(clamped));
 	curve25519_clamp_secret(clamped);
@@ -719,22 +719,21 @@ static void set_private_key(struct wg_device *wg,
 
 	/* A peer with our own new public key would be ourselves. */
 	if (curve25519_generate_public(public_key, key)) {
-		peer = wg_pubkey_hashtable_lookup(wg->peer_hashtable,
-						  public_key);
+		peer = wg_peer_by_key(wg, public_key);
 		if (peer) {
-			wg_peer_remove(peer);
-			wg_peer_put(peer);
+			wg_peer_retire(peer);
+			wg_peer_unref(peer);
 		}
 	}
 
-	/* Only we change the identity, under device_update_lock. */
+	/* Only we change the identity, under config_lock. */
 	gained = !identity->valid;
 	wg_exchange_set_identity(wg, key);
 	gained = gained && identity->valid;
 
 	/* Packets that waited for an identity can start their handshakes. */
 	if (gained && netif_running(wg->dev))
-		list_for_each_entry(peer, &wg->peer_list, peer_list)
+		list_for_each_entry(peer, &wg->peers, device_link)
 			wg_packet_send_staged_packets(peer);
 out_wipe:
 	memzero_explicit(clamped, sizeof(clamped));
@@ -779,7 +778,7 @@ static int apply_allowedip(struct wg_device *wg, struct wg_peer *peer,
 			   const struct nlattr *entry)
 {
 	struct wg_allowedips *table = &wg->peer_allowedips;
-	struct mutex *lock = &wg->device_update_lock;
+	struct mutex *lock = &wg->config_lock;
 	struct nlattr *tb[WGALLOWEDIP_A_MAX + 1];
 	const void *addr;
 	bool remove;
@@ -797,15 +796,15 @@ static int apply_allowedip(struct wg_device *wg, struct wg_peer *peer,
 
 	/* check_allowedip() matched the family with the address length. */
 	if (nla_get_u16(tb[WGALLOWEDIP_A_FAMILY]) == AF_INET)
-		ret = remove ? wg_allowedips_remove_v4(table, addr, cidr, peer,
-						       lock) :
-			       wg_allowedips_insert_v4(table, addr, cidr, peer,
-						       lock);
+		ret = remove ? wg_allowedips_remove_v4(table, addr, cidr,
+						       &peer->aip, lock) :
+			       wg_allowedips_insert_v4(table, addr, cidr,
+						       &peer->aip, lock);
 	else
-		ret = remove ? wg_allowedips_remove_v6(table, addr, cidr, peer,
-						       lock) :
-			       wg_allowedips_insert_v6(table, addr, cidr, peer,
-						       lock);
+		ret = remove ? wg_allowedips_remove_v6(table, addr, cidr,
+						       &peer->aip, lock) :
+			       wg_allowedips_insert_v6(table, addr, cidr,
+						       &peer->aip, lock);
 
 	/* Removing a prefix the peer does not own is a no-op, not an error. */
 	if (remove && ret == -ENOENT)
@@ -837,7 +836,8 @@ static int configure_peer(struct wg_device *wg, struct wg_peer *peer,
 	 * leaves what a plain removal before the inserts would have left.
 	 */
 	if (flags & WGPEER_F_REPLACE_ALLOWEDIPS)
-		wg_allowedips_set_aside(peer, &aside, &wg->device_update_lock);
+		wg_allowedips_set_aside(&peer->aip, &aside,
+					&wg->config_lock);
 
 	if (tb[WGPEER_A_ALLOWEDIPS]) {
 		nla_for_each_nested(ip, tb[WGPEER_A_ALLOWEDIPS], rem) {
@@ -850,7 +850,7 @@ static int configure_peer(struct wg_device *wg, struct wg_peer *peer,
 		}
 	}
 	wg_allowedips_remove_aside(&wg->peer_allowedips, &aside,
-				   &wg->device_update_lock);
+				   &wg->config_lock);
 	if (ret)
 		return ret;
 
@@ -874,7 +874,7 @@ static int apply_peer(struct wg_device *wg, const struct nlattr *entry,
 	u32 flags = 0;
 	int ret;
 
-	lockdep_assert_held(&wg->device_update_lock);
+	lockdep_assert_held(&wg->config_lock);
 
 	ret = nla_parse_nested(tb, WGPEER_A_MAX, entry, peer_policy, extack);
 	if (ret)
@@ -885,7 +885,7 @@ static int apply_peer(struct wg_device *wg, const struct nlattr *entry,
 	if (tb[WGPEER_A_PRESHARED_KEY])
 		psk = nla_data(tb[WGPEER_A_PRESHARED_KEY]);
 
-	peer = wg_pubkey_hashtable_lookup(wg->peer_hashtable, public_key);
+	peer = wg_peer_by_key(wg, public_key);
 	if (!peer) {
 		if (flags & (WGPEER_F_REMOVE_ME | WGPEER_F_UPDATE_ONLY))
 			return 0;
@@ -895,22 +895,22 @@ static int apply_peer(struct wg_device *wg, const struct nlattr *entry,
 		 */
 		if (is_own_public_key(wg, public_key))
 			return 0;
-		peer = wg_peer_create(wg, public_key, psk ?: no_preshared_key);
+		peer = wg_peer_new(wg, public_key, psk ?: no_preshared_key);
 		if (IS_ERR(peer)) {
 			NL_SET_ERR_MSG_ATTR(extack, entry, "cannot create the peer");
 			return PTR_ERR(peer);
 		}
 		/* The list owns the peer; take our own like a lookup would. */
-		wg_peer_get(peer);
+		wg_peer_ref(peer);
 		psk = NULL;
 	} else if (flags & WGPEER_F_REMOVE_ME) {
-		wg_peer_remove(peer);
+		wg_peer_retire(peer);
 		goto out_put_peer;
 	}
 
 	ret = configure_peer(wg, peer, tb, psk, flags, extack);
 out_put_peer:
-	wg_peer_put(peer);
+	wg_peer_unref(peer);
 	return ret;
 }
 
@@ -927,7 +927,7 @@ static int apply_device(struct wg_device *wg, struct nlattr **attrs,
 	int rem, ret;
 
 	ASSERT_RTNL();
-	lockdep_assert_held(&wg->device_update_lock);
+	lockdep_assert_held(&wg->config_lock);
 
 	/* Whatever a concurrent dump has sent so far is now stale. */
 	++wg->device_update_gen;
@@ -946,7 +946,7 @@ static int apply_device(struct wg_device *wg, struct nlattr **attrs,
 
 	if (attrs[WGDEVICE_A_FLAGS] &&
 	    (nla_get_u32(attrs[WGDEVICE_A_FLAGS]) & WGDEVICE_F_REPLACE_PEERS))
-		wg_peer_remove_all(wg);
+		wg_peer_retire_all(wg);
 
 	if (attrs[WGDEVICE_A_PRIVATE_KEY])
 		set_private_key(wg, nla_data(attrs[WGDEVICE_A_PRIVATE_KEY]));
@@ -998,11 +998,11 @@ static int wg_set_device(struct sk_buff *skb, struct genl_info *info)
 		goto out_put_dev;
 
 	rtnl_lock();
-	mutex_lock(&wg->device_update_lock);
+	mutex_lock(&wg->config_lock);
 	ret = check_socket_perm(skb, wg, attrs, extack);
 	if (!ret)
 		ret = apply_device(wg, attrs, extack);
-	mutex_unlock(&wg->device_update_lock);
+	mutex_unlock(&wg->config_lock);
 	rtnl_unlock();
 
 out_put_dev:

@@ -9,8 +9,9 @@
 #   wireguard-go  userspace, both ends
 # Rows: iperf3 TCP (1 and 4 flows, both directions), iperf3 UDP at full rate
 # with 1,300-byte datagrams (received rate, loss), ping RTT (median, p99),
-# handshakes per second against one responder, and slab memory per peer and
-# per prefix (in-tree and wg only).
+# handshakes per second against one responder, slab memory per peer and
+# per prefix, and prefixes set per second by wg setconf (in-tree and wg
+# only).
 #
 # Every figure is measured REPS times and the median is reported, with the
 # spread.  The repetitions are interleaved (veth, in-tree, wireguard-go, wg,
@@ -369,7 +370,7 @@ slabtop()
 # PEERS peers, then PREFIXES prefixes spread over them.
 memory()
 {
-	local col=$1 kind=$2 rep s0 s1 s2 o0 o1 o2
+	local col=$1 kind=$2 rep s0 s1 s2 o0 o1 o2 t0 t1
 	for rep in $(seq "$REPS"); do
 		$IP link add wgmem type "$kind"
 		_case_links="$_case_links wgmem"
@@ -381,7 +382,11 @@ memory()
 		s1=$(meminfo Slab) o1=$(($(meminfo Percpu) + $(meminfo VmallocUsed)))
 		[ "$rep" != 1 ] || { echo "$col: caches grown by $PEERS peers:"; slabtop; }
 		cat /proc/slabinfo >"$B/slabinfo.0" 2>/dev/null || true
+		# The prefixes' insertion rate, through netlink as users set
+		# them (bash's clock, microseconds).
+		t0=${EPOCHREALTIME/./}
 		$WG setconf wgmem $B/mem-prefixes.conf
+		t1=${EPOCHREALTIME/./}
 		settle
 		s2=$(meminfo Slab) o2=$(($(meminfo Percpu) + $(meminfo VmallocUsed)))
 		[ "$rep" != 1 ] || { echo "$col: caches grown by $PREFIXES prefixes:"; slabtop; }
@@ -390,6 +395,7 @@ memory()
 		record "$col" mem_prefix $(((s2 - s1) * 1024 / PREFIXES))
 		record "$col" mem_peer_other $(((o1 - o0) * 1024 / PEERS))
 		record "$col" mem_prefix_other $(((o2 - o1) * 1024 / PREFIXES))
+		record "$col" prefix_rate $((PREFIXES * 1000000 / (t1 - t0 + 1)))
 		echo "$col: slab +$((s1 - s0)) kB for $PEERS peers, +$((s2 - s1)) kB for $PREFIXES prefixes; percpu+vmalloc +$((o1 - o0)) kB, +$((o2 - o1)) kB"
 	done
 }
@@ -493,6 +499,7 @@ t_report()
 	hs_rate|handshakes, 1 responder|1/s|higher
 	mem_peer|memory/peer, slab|bytes|lower
 	mem_prefix|memory/prefix, slab|bytes|lower
+	prefix_rate|prefixes set (wg setconf)|1/s|higher
 	mem_peer_other|memory/peer, percpu+vmalloc|bytes|lower|json
 	mem_prefix_other|memory/prefix, percpu+vmalloc|bytes|lower|json
 	EOF

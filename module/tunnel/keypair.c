@@ -10,8 +10,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include "keypair.h"
-#include "core/handshake.h"
-#include "device.h"
+#include "../core/handshake.h"
+#include "../device.h"
 #include "peer.h"
 
 #include <linux/slab.h>
@@ -47,8 +47,7 @@ void wg_keypair_put(struct wg_keypair *kp, bool unhash)
 	if (unlikely(!kp))
 		return;
 	if (unhash)
-		wg_index_hashtable_remove(kp->entry.peer->device->index_hashtable,
-					  &kp->entry);
+		wg_index_release(kp->peer->device->indexes, &kp->slot);
 	kref_put(&kp->refcount, release);
 }
 
@@ -71,16 +70,15 @@ bool wg_keypair_begin(struct wg_peer *peer)
 		return false;
 	kref_init(&kp->refcount);
 	kp->internal_id = atomic64_inc_return(&keypair_counter);
-	kp->entry.peer = peer;
-	kp->entry.type = INDEX_HASHTABLE_KEYPAIR;
+	kp->peer = peer;
+	wg_index_slot_init(&kp->slot, WG_INDEX_SESSION);
 
 	down_write(&peer->handshake_lock);
 	if (!wg_handshake_derive(&peer->handshake, &kp->s,
 				 ktime_get_coarse_boottime_ns()))
 		goto out;
 	/* The session takes over the index the handshake was known by. */
-	if (!wg_index_hashtable_replace(wg->index_hashtable,
-					&peer->handshake_entry, &kp->entry))
+	if (!wg_index_hand_over(wg->indexes, &peer->handshake_slot, &kp->slot))
 		goto out;
 	/*
 	 * peer_make_dead() clears the slots after setting is_dead; a session
@@ -93,7 +91,7 @@ bool wg_keypair_begin(struct wg_peer *peer)
 	}
 	rcu_read_unlock_bh();
 	if (!ok)
-		wg_index_hashtable_remove(wg->index_hashtable, &kp->entry);
+		wg_index_release(wg->indexes, &kp->slot);
 out:
 	up_write(&peer->handshake_lock);
 	if (!ok) {

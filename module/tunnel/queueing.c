@@ -73,7 +73,7 @@ void wg_peer_queue_purge(struct wg_peer_queue *queue)
 		struct wg_keypair *keypair = PACKET_CB(skb)->keypair;
 		struct sk_buff *next;
 
-		wg_peer_put(keypair->entry.peer);
+		wg_peer_unref(keypair->peer);
 		wg_keypair_put(keypair, false);
 		for (; skb; skb = next) {
 			next = PACKET_CB(skb)->bundle;
@@ -181,10 +181,10 @@ bool wg_peer_queue_head_done(struct wg_peer_queue *queue)
 
 void wg_peer_kick_tx(struct wg_peer *peer)
 {
-	queue_work_on(wg_cpumask_choose_online(&peer->serial_work_cpu,
+	queue_work_on(wg_cpumask_choose_online(&peer->serial_cpu,
 					       peer->internal_id),
 		      peer->device->packet_crypt_wq,
-		      &peer->transmit_packet_work);
+		      &peer->tx_work);
 }
 
 void wg_queue_enqueue_per_peer_tx(struct sk_buff *skb,

@@ -7,13 +7,13 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include "queueing.h"
-#include "device.h"
+#include "../device.h"
 #include "peer.h"
 #include "timers.h"
 #include "exchange.h"
 #include "keypair.h"
 #include "limits.h"
-#include "ratelimiter.h"
+#include "../tables/ratelimiter.h"
 #include "socket.h"
 
 #include <linux/ip.h>
@@ -117,6 +117,18 @@ static bool handshake_under_load(struct wg_device *wg)
 	return under_load;
 }
 
+/* Charges a handshake message to its outer source's token bucket. */
+static bool source_allowed(struct wg_device *wg, struct sk_buff *skb)
+{
+	if (skb->protocol == htons(ETH_P_IP))
+		return wg_ratelimiter_allow(dev_net(wg->dev), AF_INET,
+					    &ip_hdr(skb)->saddr);
+	if (skb->protocol == htons(ETH_P_IPV6))
+		return wg_ratelimiter_allow(dev_net(wg->dev), AF_INET6,
+					    &ipv6_hdr(skb)->saddr);
+	return false;
+}
+
 static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 {
 	enum wg_mac_verdict mac_state;
@@ -143,7 +155,7 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 					  ktime_get_coarse_boottime_ns());
 	/* Under load, even a sender that proved its address is rate limited. */
 	ratelimited = under_load && mac_state == WG_MAC_OK_COOKIE &&
-		      !wg_ratelimiter_allow(skb, dev_net(wg->dev));
+		      !source_allowed(wg, skb);
 	if ((under_load && mac_state == WG_MAC_OK_COOKIE && !ratelimited) ||
 	    (!under_load && mac_state == WG_MAC_OK)) {
 		packet_needs_cookie = false;
@@ -201,8 +213,8 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 		net_dbg_ratelimited("%s: peer %llu: received handshake response\n",
 				    wg->dev->name, peer->internal_id);
 		if (wg_keypair_begin(peer)) {
-			wg_timers_session_derived(peer);
-			wg_timers_handshake_complete(peer);
+			wg_timers_on_new_session(peer);
+			wg_timers_on_handshake_done(peer);
 			wg_stat_inc(wg, WG_STAT_HANDSHAKES_COMPLETED);
 			/*
 			 * Confirm the session right away: staged data if there
@@ -217,9 +229,9 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 	local_bh_disable();
 	rx_bytes(peer, skb->len);
 	local_bh_enable();
-	wg_timers_any_authenticated_packet_received(peer);
-	wg_timers_any_authenticated_packet_traversal(peer);
-	wg_peer_put(peer);
+	wg_timers_on_received(peer);
+	wg_timers_on_traffic(peer);
+	wg_peer_unref(peer);
 }
 
 void wg_packet_handshake_receive_worker(struct work_struct *work)
@@ -245,7 +257,7 @@ static void keep_key_fresh(struct wg_peer *peer)
 	struct wg_keypair *keypair;
 	bool send;
 
-	if (peer->sent_lastminute_handshake)
+	if (peer->timers.lastminute_sent)
 		return;
 
 	rcu_read_lock_bh();
@@ -258,7 +270,7 @@ static void keep_key_fresh(struct wg_peer *peer)
 	rcu_read_unlock_bh();
 
 	if (unlikely(send)) {
-		peer->sent_lastminute_handshake = true;
+		peer->timers.lastminute_sent = true;
 		wg_packet_send_queued_handshake_initiation(peer, false);
 	}
 }
@@ -378,16 +390,18 @@ void wg_packet_decrypt_worker(struct work_struct *work)
 static void consume_data(struct wg_device *wg, struct sk_buff *skb)
 {
 	__le32 idx = ((struct wg_msg_data *)skb->data)->receiver;
-	struct wg_index_hashtable_entry *entry;
-	struct wg_keypair *keypair;
+	struct wg_keypair *keypair = NULL;
+	struct wg_index_slot *slot;
 	struct wg_peer *peer = NULL;
 
 	/* Softirq context: this whole function is an RCU-bh read section. */
 	rcu_read_lock_bh();
-	entry = wg_index_hashtable_lookup(wg->index_hashtable,
-					  INDEX_HASHTABLE_KEYPAIR, idx, &peer);
-	keypair = entry ? wg_keypair_get(container_of(entry,
-					struct wg_keypair, entry)) : NULL;
+	slot = wg_index_find(wg->indexes, idx, WG_INDEX_SESSION);
+	if (slot) {
+		keypair = container_of(slot, struct wg_keypair, slot);
+		peer = wg_peer_try_get(keypair->peer);
+		keypair = peer ? wg_keypair_get(keypair) : NULL;
+	}
 	if (unlikely(!keypair)) {
 		wg_stat_inc(wg, WG_STAT_RX_NO_KEYPAIR);
 		wg_dbg_skb_ratelimited("%s: data packet for unknown session from %pISpfsc\n",
@@ -421,7 +435,7 @@ static void consume_data(struct wg_device *wg, struct sk_buff *skb)
 
 err:
 	rcu_read_unlock_bh();
-	wg_peer_put(peer);
+	wg_peer_unref(peer);
 	++wg->dev->stats.rx_dropped;
 	dev_kfree_skb(skb);
 }
@@ -494,13 +508,13 @@ static void deliver(struct wg_peer *peer, struct sk_buff *skb,
 	wg_socket_set_peer_endpoint(peer, endpoint);
 
 	if (unlikely(wg_keypair_confirm(peer, PACKET_CB(skb)->keypair))) {
-		wg_timers_handshake_complete(peer);
+		wg_timers_on_handshake_done(peer);
 		wg_stat_inc(wg, WG_STAT_HANDSHAKES_COMPLETED);
 		wg_packet_send_staged_packets(peer);
 	}
 	keep_key_fresh(peer);
-	wg_timers_any_authenticated_packet_received(peer);
-	wg_timers_any_authenticated_packet_traversal(peer);
+	wg_timers_on_received(peer);
+	wg_timers_on_traffic(peer);
 
 	if (unlikely(!skb->len)) {
 		rx_bytes(peer, wg_wire_data_len(0));
@@ -509,7 +523,7 @@ static void deliver(struct wg_peer *peer, struct sk_buff *skb,
 				    dev->name, peer->internal_id);
 		goto drop_quietly;
 	}
-	wg_timers_data_received(peer);
+	wg_timers_on_data_received(peer);
 
 	if (unlikely(skb_network_header(skb) < skb->head))
 		goto bad_inner;
@@ -555,9 +569,11 @@ static void deliver(struct wg_peer *peer, struct sk_buff *skb,
 	if (unlikely(pskb_trim(skb, len)))
 		goto bad_inner;
 
-	routed_peer = wg_allowedips_lookup_src(&wg->peer_allowedips, skb);
-	/* Only the identity matters, not the reference. */
-	wg_peer_put(routed_peer);
+	if (skb->protocol == htons(ETH_P_IP))
+		routed_peer = wg_peer_owning(wg, AF_INET, &ip_hdr(skb)->saddr);
+	else
+		routed_peer = wg_peer_owning(wg, AF_INET6,
+					     &ipv6_hdr(skb)->saddr);
 	if (unlikely(routed_peer != peer)) {
 		/*
 		 * A peer being removed loses its allowed IPs after is_dead is
@@ -638,7 +654,7 @@ int wg_packet_rx_poll(struct napi_struct *napi, int budget)
 		}
 
 		wg_keypair_put(keypair, false);
-		wg_peer_put(peer);
+		wg_peer_unref(peer);
 		++work_done;
 	}
 

@@ -8,7 +8,7 @@
 
 #include "queueing.h"
 #include "timers.h"
-#include "device.h"
+#include "../device.h"
 #include "peer.h"
 #include "socket.h"
 #include "exchange.h"
@@ -38,29 +38,29 @@ static void send_initiation(struct wg_peer *peer)
 	if (!wg_exchange_create_initiation(peer, &packet))
 		return;
 
-	wg_timers_any_authenticated_packet_traversal(peer);
-	wg_timers_any_authenticated_packet_sent(peer);
+	wg_timers_on_traffic(peer);
+	wg_timers_on_sent(peer);
 	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
 	wg_socket_send_buffer_to_peer(peer, &packet, sizeof(packet),
 				      WG_HANDSHAKE_TOS);
-	wg_timers_handshake_initiated(peer);
+	wg_timers_on_initiation_sent(peer);
 }
 
 void wg_packet_handshake_send_worker(struct work_struct *work)
 {
 	struct wg_peer *peer = container_of(work, struct wg_peer,
-					    transmit_handshake_work);
+					    initiation_work);
 
 	send_initiation(peer);
 	/* Taken by wg_packet_send_queued_handshake_initiation(). */
-	wg_peer_put(peer);
+	wg_peer_unref(peer);
 }
 
 void wg_packet_send_queued_handshake_initiation(struct wg_peer *peer,
 						bool is_retry)
 {
 	if (!is_retry)
-		peer->timer_handshake_attempts = 0;
+		peer->timers.tries = 0;
 
 	rcu_read_lock_bh();
 	/* Checked here too, so the work is not queued just to do nothing. */
@@ -69,10 +69,10 @@ void wg_packet_send_queued_handshake_initiation(struct wg_peer *peer,
 	    unlikely(READ_ONCE(peer->is_dead)))
 		goto out;
 
-	wg_peer_get(peer);
+	wg_peer_ref(peer);
 	if (!queue_work(peer->device->handshake_send_wq,
-			&peer->transmit_handshake_work))
-		wg_peer_put(peer);
+			&peer->initiation_work))
+		wg_peer_unref(peer);
 out:
 	rcu_read_unlock_bh();
 }
@@ -90,9 +90,9 @@ void wg_packet_send_handshake_response(struct wg_peer *peer)
 	if (!wg_keypair_begin(peer))
 		return;
 
-	wg_timers_session_derived(peer);
-	wg_timers_any_authenticated_packet_traversal(peer);
-	wg_timers_any_authenticated_packet_sent(peer);
+	wg_timers_on_new_session(peer);
+	wg_timers_on_traffic(peer);
+	wg_timers_on_sent(peer);
 	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
 	wg_socket_send_buffer_to_peer(peer, &packet, sizeof(packet),
 				      WG_HANDSHAKE_TOS);
@@ -206,7 +206,7 @@ void wg_packet_send_keepalive(struct wg_peer *peer)
 	struct sk_buff *skb;
 
 	/* Queued data already tells the peer we are alive. */
-	if (skb_queue_empty_lockless(&peer->staged_packet_queue)) {
+	if (skb_queue_empty_lockless(&peer->staged)) {
 		skb = alloc_skb(WG_DATA_HEADROOM + WG_DATA_MIN_LEN,
 				GFP_ATOMIC);
 		if (unlikely(!skb))
@@ -214,7 +214,7 @@ void wg_packet_send_keepalive(struct wg_peer *peer)
 		skb_reserve(skb, WG_DATA_HEADROOM);
 		skb->dev = peer->device->dev;
 		PACKET_CB(skb)->mtu = skb->dev->mtu;
-		skb_queue_tail(&peer->staged_packet_queue, skb);
+		skb_queue_tail(&peer->staged, skb);
 		net_dbg_ratelimited("%s: peer %llu: sending keepalive\n",
 				    peer->device->dev->name, peer->internal_id);
 	}
@@ -327,8 +327,8 @@ static bool send_bundle(struct wg_peer *peer, struct sk_buff *first)
 						       PACKET_CB(skb)->ds))) {
 			if (segs > 1)
 				dev_sw_netstats_tx_add(dev, segs - 1, 0);
-			wg_timers_any_authenticated_packet_traversal(peer);
-			wg_timers_any_authenticated_packet_sent(peer);
+			wg_timers_on_traffic(peer);
+			wg_timers_on_sent(peer);
 			data_sent |= data;
 		} else {
 			dev->stats.tx_errors += segs;
@@ -336,7 +336,7 @@ static bool send_bundle(struct wg_peer *peer, struct sk_buff *first)
 	}
 	wg_keypair_put(keypair, false);
 	/* Never the last: see the callers. */
-	wg_peer_put(peer);
+	wg_peer_unref(peer);
 	return data_sent;
 }
 
@@ -344,7 +344,7 @@ static bool send_bundle(struct wg_peer *peer, struct sk_buff *first)
 static void sent_bundles(struct wg_peer *peer, bool data_sent)
 {
 	if (data_sent)
-		wg_timers_data_sent(peer);
+		wg_timers_on_data_sent(peer);
 	keep_key_fresh(peer);
 }
 
@@ -408,7 +408,7 @@ static void tx_move(struct wg_peer *peer)
 	wg_stat_inc(peer->device, WG_STAT_TX_ORDER_WAITS);
 	clear_bit_unlock(WG_PEER_TX_SENDING, &peer->tx_flags);
 	queue_work_on(cpu, peer->device->packet_crypt_wq,
-		      &peer->transmit_packet_work);
+		      &peer->tx_work);
 }
 
 /*
@@ -435,7 +435,7 @@ static struct sk_buff *tx_send_head(struct wg_peer *peer, bool *data_sent)
 void wg_packet_tx_worker(struct work_struct *work)
 {
 	struct wg_peer *peer = container_of(work, struct wg_peer,
-					    transmit_packet_work);
+					    tx_work);
 	bool data_sent = false;
 	struct sk_buff *first;
 
@@ -530,11 +530,11 @@ void wg_packet_encrypt_worker(struct work_struct *work)
 
 void wg_packet_purge_staged_packets(struct wg_peer *peer)
 {
-	spin_lock_bh(&peer->staged_packet_queue.lock);
+	spin_lock_bh(&peer->staged.lock);
 	peer->device->dev->stats.tx_dropped +=
-		skb_queue_len(&peer->staged_packet_queue);
-	__skb_queue_purge(&peer->staged_packet_queue);
-	spin_unlock_bh(&peer->staged_packet_queue.lock);
+		skb_queue_len(&peer->staged);
+	__skb_queue_purge(&peer->staged);
+	spin_unlock_bh(&peer->staged.lock);
 }
 
 /* Usable for sending: valid, not too old.  Returns a reference or NULL. */
@@ -577,11 +577,11 @@ static unsigned int take_bundle(struct wg_peer *peer,
 
 	*first = NULL;
 	while (n < WG_TX_BUNDLE_MAX &&
-	       (skb = __skb_dequeue(&peer->staged_packet_queue)) != NULL) {
+	       (skb = __skb_dequeue(&peer->staged)) != NULL) {
 		u64 nonce = atomic64_inc_return(&keypair->s.send_counter) - 1;
 
 		if (unlikely(nonce >= wg_reject_after_messages)) {
-			__skb_queue_head(&peer->staged_packet_queue, skb);
+			__skb_queue_head(&peer->staged, skb);
 			WRITE_ONCE(keypair->s.send.valid, false);
 			*exhausted = true;
 			break;
@@ -608,7 +608,7 @@ void wg_packet_send_staged_packets(struct wg_peer *peer)
 	bool exhausted = false;
 	unsigned int n;
 
-	if (skb_queue_empty_lockless(&peer->staged_packet_queue))
+	if (skb_queue_empty_lockless(&peer->staged))
 		return;
 
 	keypair = sending_keypair(peer);
@@ -624,11 +624,11 @@ void wg_packet_send_staged_packets(struct wg_peer *peer)
 	 * RCU section lets peer removal wait for us after marking it dead.
 	 */
 	rcu_read_lock_bh();
-	spin_lock(&peer->staged_packet_queue.lock);
+	spin_lock(&peer->staged.lock);
 	while (!exhausted && !READ_ONCE(peer->is_dead) &&
 	       (n = take_bundle(peer, keypair, &first, &exhausted))) {
 		kref_get(&keypair->refcount);
-		wg_peer_get(peer);
+		wg_peer_ref(peer);
 		/*
 		 * Not when this transmit is nested in another's send (onion
 		 * routing: that send holds its peer's endpoint lock, and ours
@@ -649,7 +649,7 @@ void wg_packet_send_staged_packets(struct wg_peer *peer)
 			wg_peer_kick_tx(peer);
 		}
 	}
-	spin_unlock(&peer->staged_packet_queue.lock);
+	spin_unlock(&peer->staged.lock);
 	if (lone)
 		send_lone(peer, lone, encrypt_one(lone, keypair));
 	rcu_read_unlock_bh();

@@ -7,7 +7,7 @@
 #ifndef _WG_LIMITS_H
 #define _WG_LIMITS_H
 
-#include "core/wire.h"
+#include "../core/wire.h"
 
 #include <linux/ip.h>
 #include <linux/ipv6.h>

@@ -7,8 +7,8 @@
 #ifndef _WG_KEYPAIR_H
 #define _WG_KEYPAIR_H
 
-#include "core/session.h"
-#include "peerlookup.h"
+#include "../core/session.h"
+#include "../tables/index.h"
 
 #include <linux/kref.h>
 #include <linux/rcupdate.h>
@@ -17,7 +17,10 @@ struct wg_peer;
 
 struct wg_keypair {
 	struct wg_session s;
-	struct wg_index_hashtable_entry entry;
+	/* How the remote peer addresses this session; listed while in slots. */
+	struct wg_index_slot slot;
+	/* Not counted: a packet holding the keypair holds the peer too. */
+	struct wg_peer *peer;
 	struct kref refcount;
 	struct rcu_head rcu;
 	u64 internal_id;

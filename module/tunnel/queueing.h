@@ -79,7 +79,7 @@ struct wg_packet_cb {
 #define WG_CRYPT_INLINE_MAX 256
 
 #define PACKET_CB(skb) ((struct wg_packet_cb *)((skb)->cb))
-#define PACKET_PEER(skb) (PACKET_CB(skb)->keypair->entry.peer)
+#define PACKET_PEER(skb) (PACKET_CB(skb)->keypair->peer)
 
 /* queueing.c */
 int wg_packet_queue_init(struct wg_crypt_queue *queue, work_func_t function,

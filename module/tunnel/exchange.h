@@ -9,7 +9,7 @@
 #ifndef _WG_EXCHANGE_H
 #define _WG_EXCHANGE_H
 
-#include "core/wire.h"
+#include "../core/wire.h"
 
 #include <linux/types.h>
 
@@ -26,7 +26,7 @@ void wg_exchange_reset(struct wg_peer *peer);
 /* Lets the next initiation go out at once. */
 void wg_exchange_allow_initiation(struct wg_peer *peer);
 
-/* Changes our private key; caller holds wg->device_update_lock. */
+/* Changes our private key; caller holds wg->config_lock. */
 void wg_exchange_set_identity(struct wg_device *wg,
 			      const u8 private_key[WG_PUBLIC_LEN]);
 

@@ -3,10 +3,12 @@
  * Per-source token bucket for handshake messages: IPv4 sources are keyed by
  * /32, IPv6 by /64, and by network namespace.
  */
-#ifndef _WG_RATELIMITER_H
-#define _WG_RATELIMITER_H
+#ifndef _WG_TABLES_RATELIMITER_H
+#define _WG_TABLES_RATELIMITER_H
 
-#include <linux/skbuff.h>
+#include <linux/socket.h>
+
+struct net;
 
 /* Module load and unload. */
 int wg_ratelimiter_slab_init(void);
@@ -14,7 +16,13 @@ void wg_ratelimiter_slab_uninit(void);
 /* Reference counted: one init/uninit pair per device. */
 int wg_ratelimiter_init(void);
 void wg_ratelimiter_uninit(void);
-bool wg_ratelimiter_allow(struct sk_buff *skb, struct net *net);
+/*
+ * Charges one handshake message to the source @addr (an in_addr or
+ * in6_addr by @family) in @net; false if its bucket is empty or the table
+ * is full.  Any context.
+ */
+bool wg_ratelimiter_allow(const struct net *net, sa_family_t family,
+			  const void *addr);
 /* Debug builds only: run at module load; false fails the load. */
 #ifdef CONFIG_WG_DEBUG
 bool wg_ratelimiter_selftest(void);
@@ -25,4 +33,4 @@ static inline bool wg_ratelimiter_selftest(void)
 }
 #endif
 
-#endif /* _WG_RATELIMITER_H */
+#endif /* _WG_TABLES_RATELIMITER_H */

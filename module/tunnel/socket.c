@@ -9,13 +9,13 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include "compat.h"
-#include "device.h"
+#include "../compat.h"
+#include "../device.h"
 #include "peer.h"
 #include "socket.h"
 #include "queueing.h"
 #include "limits.h"
-#include "allowedips.h"
+#include "../tables/allowedips.h"
 
 #include <linux/ctype.h>
 #include <linux/net.h>
@@ -181,10 +181,8 @@ static struct wg_peer *carrier_of(struct wg_device *wg,
 				  const struct wg_endpoint *ep)
 {
 	if (ep->addr.sa_family == AF_INET)
-		return wg_allowedips_peer_of(&wg->peer_allowedips, AF_INET,
-					     &ep->addr4.sin_addr);
-	return wg_allowedips_peer_of(&wg->peer_allowedips, AF_INET6,
-				     &ep->addr6.sin6_addr);
+		return wg_peer_owning(wg, AF_INET, &ep->addr4.sin_addr);
+	return wg_peer_owning(wg, AF_INET6, &ep->addr6.sin6_addr);
 }
 
 /*
@@ -222,10 +220,10 @@ static bool nests_in_loop(struct wg_device *wg, const struct wg_peer *from,
 		if (depth == ARRAY_SIZE(chain))
 			goto loop;
 		chain[depth++] = next;
-		if (!read_trylock(&next->endpoint_lock))
+		if (!read_trylock(&next->endpoint_rwlock))
 			return false;
 		ep = next->endpoint;
-		read_unlock(&next->endpoint_lock);
+		read_unlock(&next->endpoint_rwlock);
 		if (!routed_into(wg, &ep))
 			return false;
 	}
@@ -382,10 +380,10 @@ static int send_to_endpoint(struct wg_peer *peer, struct sk_buff *skb, u8 ds)
 {
 	if (peer->endpoint.addr.sa_family == AF_INET)
 		return send4(peer->device, peer, skb, &peer->endpoint, ds,
-			     &peer->endpoint_cache);
+			     &peer->route_cache);
 	if (peer->endpoint.addr.sa_family == AF_INET6)
 		return send6(peer->device, peer, skb, &peer->endpoint, ds,
-			     &peer->endpoint_cache);
+			     &peer->route_cache);
 	dev_kfree_skb(skb);
 	return -EAFNOSUPPORT;
 }
@@ -423,7 +421,7 @@ int wg_socket_send_skb_to_peer(struct wg_peer *peer, struct sk_buff *skb,
 	size_t skb_len = skb->len;
 	int ret;
 
-	read_lock_bh(&peer->endpoint_lock);
+	read_lock_bh(&peer->endpoint_rwlock);
 	if (unlikely(skb_is_gso(skb) &&
 		     peer->endpoint.addr.sa_family != AF_INET))
 		ret = send_unbatched(peer, skb, ds);
@@ -431,7 +429,7 @@ int wg_socket_send_skb_to_peer(struct wg_peer *peer, struct sk_buff *skb,
 		ret = send_to_endpoint(peer, skb, ds);
 	if (likely(!ret))
 		atomic64_add(skb_len, &peer->tx_bytes);
-	read_unlock_bh(&peer->endpoint_lock);
+	read_unlock_bh(&peer->endpoint_rwlock);
 
 	return ret;
 }
@@ -527,14 +525,14 @@ void wg_socket_set_peer_endpoint(struct wg_peer *peer,
 				 const struct wg_endpoint *endpoint)
 {
 	/* Most packets come from where the last one did: check cheaply. */
-	read_lock_bh(&peer->endpoint_lock);
+	read_lock_bh(&peer->endpoint_rwlock);
 	if (endpoint_eq(endpoint, &peer->endpoint)) {
-		read_unlock_bh(&peer->endpoint_lock);
+		read_unlock_bh(&peer->endpoint_rwlock);
 		return;
 	}
-	read_unlock_bh(&peer->endpoint_lock);
+	read_unlock_bh(&peer->endpoint_rwlock);
 
-	write_lock_bh(&peer->endpoint_lock);
+	write_lock_bh(&peer->endpoint_rwlock);
 	if (endpoint->addr.sa_family == AF_INET) {
 		peer->endpoint.addr4 = endpoint->addr4;
 		peer->endpoint.src4 = endpoint->src4;
@@ -543,8 +541,8 @@ void wg_socket_set_peer_endpoint(struct wg_peer *peer,
 		peer->endpoint.addr6 = endpoint->addr6;
 		peer->endpoint.src6 = endpoint->src6;
 	}
-	dst_cache_reset(&peer->endpoint_cache);
-	write_unlock_bh(&peer->endpoint_lock);
+	dst_cache_reset(&peer->route_cache);
+	write_unlock_bh(&peer->endpoint_rwlock);
 }
 
 void wg_socket_set_peer_endpoint_from_skb(struct wg_peer *peer,
@@ -558,10 +556,10 @@ void wg_socket_set_peer_endpoint_from_skb(struct wg_peer *peer,
 
 void wg_socket_clear_peer_endpoint_src(struct wg_peer *peer)
 {
-	write_lock_bh(&peer->endpoint_lock);
+	write_lock_bh(&peer->endpoint_rwlock);
 	memset(&peer->endpoint.src6, 0, sizeof(peer->endpoint.src6));
-	dst_cache_reset_now(&peer->endpoint_cache);
-	write_unlock_bh(&peer->endpoint_lock);
+	dst_cache_reset_now(&peer->route_cache);
+	write_unlock_bh(&peer->endpoint_rwlock);
 }
 
 static int wg_receive(struct sock *sk, struct sk_buff *skb)

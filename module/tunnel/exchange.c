@@ -8,9 +8,9 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include "exchange.h"
-#include "core/cookie.h"
-#include "core/handshake.h"
-#include "device.h"
+#include "../core/cookie.h"
+#include "../core/handshake.h"
+#include "../device.h"
 #include "keypair.h"
 #include "peer.h"
 
@@ -30,23 +30,20 @@ void wg_exchange_peer_init(struct wg_peer *peer,
 {
 	struct wg_device *wg = peer->device;
 
-	/* Our identity changes only under device_update_lock, held here. */
-	lockdep_assert_held(&wg->device_update_lock);
+	/* Our identity changes only under config_lock, held here. */
+	lockdep_assert_held(&wg->config_lock);
 	init_rwsem(&peer->handshake_lock);
 	wg_handshake_init(&peer->handshake, public_key, preshared_key,
 			  &wg->identity);
 	wg_cookie_jar_init(&peer->cookie_jar, public_key);
-	peer->handshake_entry.peer = peer;
-	peer->handshake_entry.type = INDEX_HASHTABLE_HANDSHAKE;
-	INIT_HLIST_NODE(&peer->handshake_entry.index_hash);
+	wg_index_slot_init(&peer->handshake_slot, WG_INDEX_HANDSHAKE);
 	wg_session_slots_init(&peer->sessions);
 }
 
 void wg_exchange_reset(struct wg_peer *peer)
 {
 	down_write(&peer->handshake_lock);
-	wg_index_hashtable_remove(peer->device->index_hashtable,
-				  &peer->handshake_entry);
+	wg_index_release(peer->device->indexes, &peer->handshake_slot);
 	wg_handshake_reset(&peer->handshake);
 	up_write(&peer->handshake_lock);
 }
@@ -62,12 +59,12 @@ void wg_exchange_set_identity(struct wg_device *wg,
 {
 	struct wg_peer *peer;
 
-	lockdep_assert_held(&wg->device_update_lock);
+	lockdep_assert_held(&wg->config_lock);
 	down_write(&wg->identity_lock);
 	wg_identity_set(&wg->identity, private_key);
 	wg_cookie_guard_set_key(&wg->cookie_guard, wg->identity.valid ?
 				wg->identity.public : NULL);
-	list_for_each_entry(peer, &wg->peer_list, peer_list) {
+	list_for_each_entry(peer, &wg->peers, device_link) {
 		down_write(&peer->handshake_lock);
 		wg_handshake_precompute(&peer->handshake, &wg->identity);
 		up_write(&peer->handshake_lock);
@@ -97,13 +94,11 @@ bool wg_exchange_create_initiation(struct wg_peer *peer,
 	down_write(&peer->handshake_lock);
 	if (!wg->identity.valid)
 		goto out;
-	index = wg_index_hashtable_insert(wg->index_hashtable,
-					  &peer->handshake_entry);
+	index = wg_index_claim(wg->indexes, &peer->handshake_slot);
 	ok = wg_handshake_create_initiation(&peer->handshake, &wg->identity,
 					    ephemeral, tai64n, index, msg);
 	if (!ok)
-		wg_index_hashtable_remove(wg->index_hashtable,
-					  &peer->handshake_entry);
+		wg_index_release(wg->indexes, &peer->handshake_slot);
 out:
 	up_write(&peer->handshake_lock);
 	up_read(&wg->identity_lock);
@@ -124,13 +119,11 @@ bool wg_exchange_create_response(struct wg_peer *peer,
 
 	wg_keys_generate(ephemeral);
 	down_write(&peer->handshake_lock);
-	index = wg_index_hashtable_insert(wg->index_hashtable,
-					  &peer->handshake_entry);
+	index = wg_index_claim(wg->indexes, &peer->handshake_slot);
 	ok = wg_handshake_create_response(&peer->handshake, ephemeral, index,
 					  msg);
 	if (!ok)
-		wg_index_hashtable_remove(wg->index_hashtable,
-					  &peer->handshake_entry);
+		wg_index_release(wg->indexes, &peer->handshake_slot);
 	up_write(&peer->handshake_lock);
 	memzero_explicit(ephemeral, sizeof(ephemeral));
 	if (ok)
@@ -150,8 +143,7 @@ struct wg_peer *wg_exchange_consume_initiation(struct wg_device *wg,
 	if (!wg_handshake_open_initiation(&wg->identity, msg, &opened))
 		goto out;
 	/* The core found who claims to have sent it; is that a peer of ours? */
-	peer = wg_pubkey_hashtable_lookup(wg->peer_hashtable,
-					  opened.remote_static);
+	peer = wg_peer_by_key(wg, opened.remote_static);
 	if (!peer)
 		goto out;
 	down_write(&peer->handshake_lock);
@@ -169,7 +161,7 @@ out:
 				    verdict == WG_HS_REPLAYED ? "replayed" :
 				    verdict == WG_HS_FLOOD ? "too soon" :
 				    "does not authenticate");
-	wg_peer_put(peer);
+	wg_peer_unref(peer);
 	return NULL;
 }
 
@@ -179,9 +171,8 @@ struct wg_peer *wg_exchange_consume_response(struct wg_device *wg,
 	enum wg_handshake_verdict verdict;
 	struct wg_peer *peer = NULL;
 
-	if (!wg_index_hashtable_lookup(wg->index_hashtable,
-				       INDEX_HASHTABLE_HANDSHAKE,
-				       msg->receiver, &peer))
+	peer = wg_peer_by_index(wg, msg->receiver, WG_INDEX_HANDSHAKE);
+	if (!peer)
 		return NULL;
 	down_read(&wg->identity_lock);
 	down_write(&peer->handshake_lock);
@@ -191,7 +182,7 @@ struct wg_peer *wg_exchange_consume_response(struct wg_device *wg,
 	up_read(&wg->identity_lock);
 	if (verdict == WG_HS_OK)
 		return peer;
-	wg_peer_put(peer);
+	wg_peer_unref(peer);
 	return NULL;
 }
 
@@ -220,15 +211,14 @@ bool wg_exchange_take_cookie(struct wg_device *wg,
 	bool ok;
 
 	/* A reply answers an initiation, a response, or data under a key. */
-	if (!wg_index_hashtable_lookup(wg->index_hashtable,
-				       INDEX_HASHTABLE_HANDSHAKE |
-				       INDEX_HASHTABLE_KEYPAIR,
-				       reply->receiver, &peer))
+	peer = wg_peer_by_index(wg, reply->receiver,
+				WG_INDEX_HANDSHAKE | WG_INDEX_SESSION);
+	if (!peer)
 		return false;
 	ok = wg_cookie_jar_take(&peer->cookie_jar, reply, now_ns());
 	if (ok)
 		net_dbg_ratelimited("%s: peer %llu: received a cookie\n",
 				    wg->dev->name, peer->internal_id);
-	wg_peer_put(peer);
+	wg_peer_unref(peer);
 	return ok;
 }

@@ -13,8 +13,6 @@
 #include "core/wire.h"
 
 #include <linux/hashtable.h>
-#include <linux/ip.h>
-#include <linux/ipv6.h>
 #include <linux/jiffies.h>
 #include <linux/kernel.h>
 #include <linux/ktime.h>
@@ -188,28 +186,29 @@ static bool allow_at(const void *net, u8 family, u64 prefix, u64 now)
 	}
 }
 
-/* Extracts the source prefix of @skb, keyed as documented above. */
-static bool source_of(struct sk_buff *skb, u8 *family, u64 *prefix)
+/* The key of a source, as documented above: its /32 or its /64. */
+static bool prefix_of(sa_family_t family, const void *addr, u64 *prefix)
 {
-	if (skb->protocol == htons(ETH_P_IP)) {
-		*family = AF_INET;
-		*prefix = (__force u32)ip_hdr(skb)->saddr;
+	u32 v4;
+
+	if (family == AF_INET) {
+		memcpy(&v4, addr, sizeof(v4));
+		*prefix = v4;
 		return true;
 	}
-	if (skb->protocol == htons(ETH_P_IPV6)) {
-		*family = AF_INET6;
-		memcpy(prefix, &ipv6_hdr(skb)->saddr, sizeof(*prefix));
+	if (family == AF_INET6) {
+		memcpy(prefix, addr, sizeof(*prefix));
 		return true;
 	}
 	return false;
 }
 
-bool wg_ratelimiter_allow(struct sk_buff *skb, struct net *net)
+bool wg_ratelimiter_allow(const struct net *net, sa_family_t family,
+			  const void *addr)
 {
 	u64 prefix;
-	u8 family;
 
-	if (unlikely(!source_of(skb, &family, &prefix)))
+	if (unlikely(!prefix_of(family, addr, &prefix)))
 		return false;
 	return allow_at(net, family, prefix, ktime_get_coarse_boottime_ns());
 }
@@ -287,54 +286,34 @@ out:
 
 #ifdef CONFIG_WG_DEBUG
 
-static struct sk_buff *fake_skb(bool v6, const void *saddr)
-{
-	struct sk_buff *skb;
-	struct ipv6hdr *ip6;
-	struct iphdr *ip4;
+/* A test source: an address of a family. */
+struct st_src {
+	sa_family_t family;
+	const void *addr;
+};
 
-	skb = alloc_skb(sizeof(struct ipv6hdr), GFP_KERNEL);
-	if (!skb)
-		return NULL;
-	skb_reset_network_header(skb);
-	if (v6) {
-		skb->protocol = htons(ETH_P_IPV6);
-		ip6 = skb_put_zero(skb, sizeof(*ip6));
-		ip6->version = 6;
-		memcpy(&ip6->saddr, saddr, sizeof(ip6->saddr));
-	} else {
-		skb->protocol = htons(ETH_P_IP);
-		ip4 = skb_put_zero(skb, sizeof(*ip4));
-		ip4->version = 4;
-		ip4->ihl = 5;
-		memcpy(&ip4->saddr, saddr, sizeof(ip4->saddr));
-	}
-	return skb;
-}
-
-static bool skb_allow_at(struct sk_buff *skb, const void *net, u64 now)
+static bool src_allow_at(const struct st_src *src, const void *net, u64 now)
 {
 	u64 prefix;
-	u8 family;
 
-	return source_of(skb, &family, &prefix) &&
-	       allow_at(net, family, prefix, now);
+	return prefix_of(src->family, src->addr, &prefix) &&
+	       allow_at(net, src->family, prefix, now);
 }
 
 /*
- * Expects @n packets from @skb allowed at @now, then one refused.  The
+ * Expects @n packets from @src allowed at @now, then one refused.  The
  * counter @test numbers the checks so that a failure can be located.
  */
-static bool burst(struct sk_buff *skb, const void *net, u64 now,
+static bool burst(const struct st_src *src, const void *net, u64 now,
 		  unsigned int n, unsigned int *test)
 {
 	unsigned int i;
 
 	for (i = 0; i < n; ++i, ++*test)
-		if (!skb_allow_at(skb, net, now))
+		if (!src_allow_at(src, net, now))
 			return false;
 	++*test;
-	return !skb_allow_at(skb, net, now);
+	return !src_allow_at(src, net, now);
 }
 
 bool wg_ratelimiter_selftest(void)
@@ -346,7 +325,13 @@ bool wg_ratelimiter_selftest(void)
 				     [15] = 1 };
 	static const u8 v4_a[4] = { 192, 0, 2, 1 };
 	static const u8 v4_b[4] = { 192, 0, 2, 2 };
-	struct sk_buff *a4, *b4, *a6, *a6_same64, *b6;
+	const struct st_src a4_src = { AF_INET, v4_a }, b4_src = { AF_INET, v4_b };
+	const struct st_src a6_src = { AF_INET6, v6_a };
+	const struct st_src a6_same64_src = { AF_INET6, v6_a2 };
+	const struct st_src b6_src = { AF_INET6, v6_b };
+	const struct st_src *a4 = &a4_src, *b4 = &b4_src, *a6 = &a6_src;
+	const struct st_src *a6_same64 = &a6_same64_src, *b6 = &b6_src;
+	const struct st_src other = { AF_UNSPEC, v6_a };
 	/* Only its address matters: a second namespace key. */
 	static const u8 other_net;
 	const void *net = &init_net;
@@ -356,14 +341,6 @@ bool wg_ratelimiter_selftest(void)
 
 	if (wg_ratelimiter_init())
 		return false;
-
-	a4 = fake_skb(false, v4_a);
-	b4 = fake_skb(false, v4_b);
-	a6 = fake_skb(true, v6_a);
-	a6_same64 = fake_skb(true, v6_a2);
-	b6 = fake_skb(true, v6_b);
-	if (!a4 || !b4 || !a6 || !a6_same64 || !b6)
-		goto out;
 
 	/*
 	 * Synthetic times make the test deterministic.  They lie an hour in
@@ -383,7 +360,7 @@ bool wg_ratelimiter_selftest(void)
 	/* Tokens come back at the configured rate, not sooner. */
 	t += PACKET_COST - 1;
 	++test;
-	if (skb_allow_at(a4, net, t))
+	if (src_allow_at(a4, net, t))
 		goto fail;
 	t += 1;
 	if (!burst(a4, net, t, 1, &test))
@@ -401,7 +378,7 @@ bool wg_ratelimiter_selftest(void)
 	if (!burst(a6, net, t, PACKETS_BURSTABLE, &test))
 		goto fail;
 	++test;
-	if (skb_allow_at(a6_same64, net, t))
+	if (src_allow_at(a6_same64, net, t))
 		goto fail;
 	if (!burst(b6, net, t, PACKETS_BURSTABLE, &test))
 		goto fail;
@@ -423,17 +400,18 @@ bool wg_ratelimiter_selftest(void)
 	max_entries = total_entries;
 	spin_unlock_bh(&table_lock);
 	++test;
-	ok = !skb_allow_at(b4, net, t) &&
-	     skb_allow_at(a4, net, t + 3ULL * ENTRY_IDLE_NS);
+	ok = !src_allow_at(b4, net, t) &&
+	     src_allow_at(a4, net, t + 3ULL * ENTRY_IDLE_NS);
 	spin_lock_bh(&table_lock);
 	max_entries = saved_max;
 	spin_unlock_bh(&table_lock);
 	if (!ok)
 		goto fail;
 
-	/* And the real clock path. */
+	/* And the real clock path; a source outside IP is never allowed. */
 	++test;
-	if (!wg_ratelimiter_allow(b4, &init_net))
+	if (!wg_ratelimiter_allow(&init_net, AF_INET, v4_b) ||
+	    wg_ratelimiter_allow(&init_net, other.family, other.addr))
 		goto fail;
 
 	ok = true;
@@ -444,11 +422,6 @@ fail:
 	ok = false;
 	pr_err("ratelimiter self-test %u: fail\n", test);
 out:
-	kfree_skb(a4);
-	kfree_skb(b4);
-	kfree_skb(a6);
-	kfree_skb(a6_same64);
-	kfree_skb(b6);
 	wg_ratelimiter_uninit();
 	return ok;
 }
