@@ -35,18 +35,21 @@ static struct timer_list *timer_of(struct wg_peer *peer,
  * initiative get up to a third of a second of jitter, so that two peers
  * do not keep starting handshakes at the same moment.
  */
+static unsigned long jitter(void)
+{
+	return get_random_u32_below(WG_REKEY_JITTER_JIFFIES);
+}
+
 static unsigned long delay_of(struct wg_peer *peer, enum wg_timer_kind kind)
 {
-	unsigned long jitter = get_random_u32_below(WG_REKEY_JITTER_JIFFIES);
-
 	switch (kind) {
 	case WG_TIMER_RESEND:
-		return wg_secs(WG_REKEY_TIMEOUT_SECS) + jitter;
+		return wg_secs(WG_REKEY_TIMEOUT_SECS) + jitter();
 	case WG_TIMER_KEEPALIVE:
 		return wg_secs(WG_KEEPALIVE_SECS);
 	case WG_TIMER_REHANDSHAKE:
 		return wg_secs(WG_KEEPALIVE_SECS + WG_REKEY_TIMEOUT_SECS) +
-		       jitter;
+		       jitter();
 	case WG_TIMER_FORGET:
 		return wg_secs(WG_REJECT_AFTER_SECS * 3);
 	case WG_TIMER_HEARTBEAT:
