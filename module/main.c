@@ -10,6 +10,7 @@
 #include "tunnel/peer.h"
 #include "netlink.h"
 #include "tables/ratelimiter.h"
+#include "tables/tables.h"
 #include "tunnel/timers.h"
 
 #include <uapi/linux/wg.h>
@@ -40,8 +41,8 @@ MODULE_PARM_DESC(under_load_handshakes,
 
 static bool wg_run_selftests(void)
 {
-	return wg_core_selftest() && wg_allowedips_selftest() &&
-	       wg_ratelimiter_selftest();
+	return wg_core_selftest() && wg_lookup_selftest() &&
+	       wg_allowedips_selftest() && wg_ratelimiter_selftest();
 }
 
 static int __init wg_mod_init(void)

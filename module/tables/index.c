@@ -19,6 +19,18 @@ struct wg_index_table {
 	struct hlist_head buckets[1U << WG_INDEX_BUCKET_BITS];
 };
 
+#ifdef CONFIG_WG_DEBUG
+/* The self-test swaps in a drawing that collides; module load only. */
+static u32 (*draw_id)(void) = get_random_u32;
+
+void wg_index_set_draw(u32 (*draw)(void))
+{
+	draw_id = draw ? draw : get_random_u32;
+}
+#else
+#define draw_id get_random_u32
+#endif
+
 static struct hlist_head *bucket_of(struct wg_index_table *table, __le32 id)
 {
 	u32 n = (__force u32)id;
@@ -72,7 +84,7 @@ __le32 wg_index_claim(struct wg_index_table *table,
 	hlist_del_init_rcu(&slot->link);
 	/* Two ids in 2^32 rarely meet: draw again until one is free. */
 	do
-		id = (__force __le32)get_random_u32();
+		id = (__force __le32)draw_id();
 	while (id_taken(table, id));
 	WRITE_ONCE(slot->id, id);
 	hlist_add_head_rcu(&slot->link, bucket_of(table, id));

@@ -58,4 +58,9 @@ void wg_index_release(struct wg_index_table *table,
 struct wg_index_slot *wg_index_find(struct wg_index_table *table, __le32 id,
 				    unsigned int kinds);
 
+#ifdef CONFIG_WG_DEBUG
+/* Self-tests only: draw ids from @draw (NULL: randomly again). */
+void wg_index_set_draw(u32 (*draw)(void));
+#endif
+
 #endif /* _WG_TABLES_INDEX_H */

@@ -20,7 +20,7 @@ t_selftests()
 	local log t
 	log=$(dmesg)
 	if [ -e "/sys/module/$WG_MODULE/parameters/time_divisor" ]; then
-		for t in core allowedips ratelimiter; do
+		for t in core lookup allowedips ratelimiter; do
 			assert_match "$log" "$t self-tests: pass" "$t self-tests"
 		done
 	else
