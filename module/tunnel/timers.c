@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A peer's protocol clock.  Each timer is a struct wg_timer in the peer's
- * array, so one callback serves all five: it finds the peer from the
- * timer's place in the array and does what that kind of timer is for.
+ * A peer's protocol clock: an array of five timers, one per kind, each
+ * with a callback that finds the peer from the timer's place in the array
+ * and does what that kind of timer is for.
  *
  * Arming: only while the device is up and the peer alive (checked under
  * RCU-bh, the read side of peer removal), so wg_timers_stop(), called
@@ -19,16 +19,13 @@
 
 #include <linux/random.h>
 
-static struct wg_peer *owner_of(struct wg_timer *w)
-{
-	return container_of(w - w->kind, struct wg_peer, timers.t[0]);
-}
-
 static struct timer_list *timer_of(struct wg_peer *peer,
 				   enum wg_timer_kind kind)
 {
-	return &peer->timers.t[kind].timer;
+	return &peer->timers.t[kind];
 }
+
+#define owner_of(timer, kind) container_of(timer, struct wg_peer, timers.t[kind])
 
 /*
  * How long each kind waits, in jiffies.  The ones a peer arms on its own
@@ -156,33 +153,42 @@ static void forget_work(struct work_struct *work)
 	wg_peer_unref(peer);
 }
 
-static void fired(struct timer_list *timer)
+static void fired_resend(struct timer_list *t)
 {
-	struct wg_timer *w = container_of(timer, struct wg_timer, timer);
-	struct wg_peer *peer = owner_of(w);
-
-	switch (w->kind) {
-	case WG_TIMER_RESEND:
-		resend_initiation(peer);
-		break;
-	case WG_TIMER_KEEPALIVE:
-		send_keepalive(peer);
-		break;
-	case WG_TIMER_REHANDSHAKE:
-		rehandshake(peer);
-		break;
-	case WG_TIMER_FORGET:
-		forget_keys(peer);
-		break;
-	case WG_TIMER_HEARTBEAT:
-		/* Turned off since it was armed: nothing to send. */
-		if (READ_ONCE(peer->persistent_keepalive_interval))
-			wg_packet_send_keepalive(peer);
-		break;
-	default:
-		break;
-	}
+	resend_initiation(owner_of(t, WG_TIMER_RESEND));
 }
+
+static void fired_keepalive(struct timer_list *t)
+{
+	send_keepalive(owner_of(t, WG_TIMER_KEEPALIVE));
+}
+
+static void fired_rehandshake(struct timer_list *t)
+{
+	rehandshake(owner_of(t, WG_TIMER_REHANDSHAKE));
+}
+
+static void fired_forget(struct timer_list *t)
+{
+	forget_keys(owner_of(t, WG_TIMER_FORGET));
+}
+
+static void fired_heartbeat(struct timer_list *t)
+{
+	struct wg_peer *peer = owner_of(t, WG_TIMER_HEARTBEAT);
+
+	/* Turned off since it was armed: nothing to send. */
+	if (READ_ONCE(peer->persistent_keepalive_interval))
+		wg_packet_send_keepalive(peer);
+}
+
+static void (*const fire[WG_TIMER_KINDS])(struct timer_list *) = {
+	[WG_TIMER_RESEND] = fired_resend,
+	[WG_TIMER_KEEPALIVE] = fired_keepalive,
+	[WG_TIMER_REHANDSHAKE] = fired_rehandshake,
+	[WG_TIMER_FORGET] = fired_forget,
+	[WG_TIMER_HEARTBEAT] = fired_heartbeat,
+};
 
 void wg_timers_on_data_sent(struct wg_peer *peer)
 {
@@ -240,10 +246,8 @@ void wg_timers_setup(struct wg_peer *peer)
 	struct wg_peer_timers *pt = &peer->timers;
 	enum wg_timer_kind kind;
 
-	for (kind = 0; kind < WG_TIMER_KINDS; kind++) {
-		pt->t[kind].kind = kind;
-		timer_setup(&pt->t[kind].timer, fired, 0);
-	}
+	for (kind = 0; kind < WG_TIMER_KINDS; kind++)
+		timer_setup(&pt->t[kind], fire[kind], 0);
 	INIT_WORK(&pt->forget_work, forget_work);
 	pt->tries = 0;
 	pt->keepalive_again = false;

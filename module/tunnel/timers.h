@@ -60,17 +60,12 @@ enum wg_timer_kind {
 	WG_TIMER_KINDS
 };
 
-struct wg_timer {
-	struct timer_list timer;
-	enum wg_timer_kind kind;
-};
-
 /*
  * Written by the timer callbacks and by the packet paths, which the
  * protocol lets race: a lost update only moves a timer by one period.
  */
 struct wg_peer_timers {
-	struct wg_timer t[WG_TIMER_KINDS];
+	struct timer_list t[WG_TIMER_KINDS];
 	/* Forgetting keys sleeps, so the FORGET timer hands it to this. */
 	struct work_struct forget_work;
 	/* Initiations sent since the last completed handshake. */
