@@ -468,6 +468,18 @@ t_column()
 	return $bad
 }
 
+# t_handshakes COLUMN: the handshake row alone (in-tree or wg).
+t_handshakes()
+{
+	trap bench_cleanup EXIT
+	if [ "$1" = wg ]; then
+		use_module "$WG_MODULE"
+	else
+		use_module wireguard
+	fi
+	handshakes "$1"
+}
+
 # t_memory COLUMN
 t_memory()
 {
@@ -735,7 +747,21 @@ t_pings()
 	done
 }
 
-if [ "$PROFILE" != 0 ]; then
+if [ "$PROFILE" = 4 ]; then
+	# The rows the protocol core and the tables decide, in-tree and wg:
+	# handshakes, memory per peer and per prefix, prefixes set.
+	ktap_plan $((REPS * 2 + 4))
+	run_case "prepare keys and configurations" t_prepare
+	for rep in $(seq "$REPS"); do
+		run_case "run $rep/$REPS: handshakes, in-tree wireguard" t_handshakes intree
+		run_case "run $rep/$REPS: handshakes, wg" t_handshakes wg
+	done
+	run_case "memory: wg" t_memory wg
+	run_case "memory: in-tree wireguard" t_memory intree
+	run_case "report" t_report
+	ktap_finished
+	exit
+elif [ "$PROFILE" != 0 ]; then
 	ktap_plan $((PROFILE == 1 ? 3 : 2))
 	run_case "prepare keys and configurations" t_prepare
 	case $PROFILE in

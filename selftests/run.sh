@@ -45,7 +45,8 @@
 #                          bench sizes (see selftests/bench.sh);
 #   WG_BENCH_PROFILE=1     profile one TCP flow (in-tree, wg) with perf instead
 #                          of the table; =2: TCP 1 flow rates only (quick A/B);
-#                          =3: the ping row only (in-tree, wireguard-go, wg)
+#                          =3: the ping row only (in-tree, wireguard-go, wg);
+#                          =4: handshakes, memory and prefixes set (in-tree, wg)
 #   WG_BENCH_TIMEOUT=3600  guest-side limit of the bench, seconds
 #   WG_DEBUG_LANE=0|1      the debug-kernel lane (default: 0 for check, 1 for
 #                          check-debug and check-all): selftests/debug-kernel.sh
@@ -1045,7 +1046,7 @@ for line in "${selected[@]}"; do
 		WG_TEST_TIMEOUT=$WG_BENCH_TIMEOUT WG_VM_TIMEOUT=$((WG_BENCH_TIMEOUT + 300)) \
 			run_vm "$rel bench" "$vmlinuz" "$out/initrd.cpio" bench "$out/console.log" \
 			"$(bench_args)"
-		if [ "${WG_BENCH_PROFILE:-0}" != 0 ]; then
+		if [ "${WG_BENCH_PROFILE:-0}" != 0 ] && [ "${WG_BENCH_PROFILE:-0}" != 4 ]; then
 			echo "(profile or rates: in $out/console.log)"
 		else
 			bench_report "$rel" "$out/console.log" "$load"
