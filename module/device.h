@@ -1,122 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The wg net_device, its per-device state and its drop counters. */
+/*
+ * The wg net_device: its link kinds and lifetime.  Its private area is the
+ * tunnel's per-device state, struct wg_device (tunnel/tunnel.h).
+ */
 #ifndef _WG_DEVICE_H
 #define _WG_DEVICE_H
 
-#include "core/cookie.h"
-#include "core/handshake.h"
-#include "tunnel/limits.h"
-#include "tables/allowedips.h"
-#include "tables/index.h"
-#include "tables/keys.h"
-#include "tunnel/queueing.h"
-
-#include <linux/types.h>
-#include <linux/netdevice.h>
-#include <linux/workqueue.h>
-#include <linux/mutex.h>
-#include <linux/net.h>
-#include <linux/ptr_ring.h>
-
-/*
- * One counter per reason a packet is dropped or a handshake refused, and
- * two of work done (handshakes completed, lone short packets the sender
- * sent itself: send.c), shown by `ethtool -S` under the names in device.c.
- */
-enum wg_stat {
-	WG_STAT_RX_BAD_TYPE,
-	WG_STAT_RX_BAD_SIZE,
-	WG_STAT_RX_NO_KEYPAIR,
-	WG_STAT_RX_EXPIRED_KEYPAIR,
-	WG_STAT_RX_REPLAY,
-	WG_STAT_RX_AUTH_FAIL,
-	WG_STAT_RX_BAD_INNER,
-	WG_STAT_RX_SRC_NOT_ALLOWED,
-	WG_STAT_RX_QUEUE_FULL,
-	WG_STAT_RX_HANDSHAKE_INVALID,
-	WG_STAT_RX_HANDSHAKE_BAD_MAC,
-	WG_STAT_RX_HANDSHAKE_RATELIMITED,
-	WG_STAT_RX_HANDSHAKE_QUEUE_FULL,
-	WG_STAT_RX_COOKIE_REPLIES_SENT,
-	WG_STAT_RX_COOKIE_INVALID,
-	WG_STAT_RX_KEEPALIVES,
-	WG_STAT_TX_NO_PEER,
-	WG_STAT_TX_NO_ENDPOINT,
-	WG_STAT_TX_BAD_PROTOCOL,
-	WG_STAT_TX_STAGED_OVERFLOW,
-	WG_STAT_TX_ROUTE_FAIL,
-	WG_STAT_TX_ROUTING_LOOP,
-	WG_STAT_TX_QUEUE_FULL,
-	WG_STAT_TX_NOMEM,
-	WG_STAT_TX_KEY_EXHAUSTED,
-	WG_STAT_HANDSHAKES_COMPLETED,
-	WG_STAT_TX_DIRECT,
-	WG_STAT_TX_ORDER_WAITS,
-	__WG_STAT_MAX
-};
-
-struct wg_device {
-	struct net_device *dev;
-	struct wg_crypt_queue encrypt_queue, decrypt_queue, handshake_queue;
-	struct sock __rcu *sock4, *sock6;
-	/* The namespace the sockets live in; never changes, not counted. */
-	struct net __rcu *creating_net;
-	struct wg_identity identity;
-	/* Protects identity: handshakes read it, netlink replaces it. */
-	struct rw_semaphore identity_lock;
-	struct workqueue_struct *packet_crypt_wq, *handshake_receive_wq;
-	struct workqueue_struct *handshake_send_wq;
-	struct wg_cookie_guard cookie_guard;
-	struct wg_key_table *peer_keys;
-	struct wg_index_table *indexes;
-	struct wg_allowedips peer_allowedips;
-	/*
-	 * config_lock serialises configuration: peer list, allowed
-	 * IPs, keys, port and fwmark.  socket_update_lock protects sock4 and
-	 * sock6 writers and incoming_port.
-	 */
-	struct mutex config_lock, socket_update_lock;
-	struct list_head device_list, peers;
-	atomic_t handshake_queue_len;
-	/* When the handshake queue was last found long: cookie mode. */
-	u64 last_under_load;
-	unsigned int num_peers;
-	/* Bumped on every configuration change, for split dumps. */
-	unsigned int device_update_gen;
-	u32 fwmark;
-	u16 incoming_port;
-	u64 __percpu *stats;
-};
-
-/* created/destroyed lines that let the tests prove nothing leaked. */
-#define wg_dbg_obj(fmt, ...)                                \
-	do {                                                \
-		if (IS_ENABLED(CONFIG_WG_DEBUG))            \
-			pr_info(fmt, ##__VA_ARGS__);        \
-	} while (0)
-
-static inline void wg_stat_add(struct wg_device *wg, enum wg_stat stat,
-			       unsigned int n)
-{
-	this_cpu_add(wg->stats[stat], n);
-}
-
-static inline void wg_stat_inc(struct wg_device *wg, enum wg_stat stat)
-{
-	wg_stat_add(wg, stat, 1);
-}
-
-/*
- * Queued handshakes at which the device is under load and demands cookies.
- * A debug build lowers it with the module parameter under_load_handshakes
- * (the debug lane's KASAN kernel cannot send a flood fast enough).
- */
-#ifdef CONFIG_WG_DEBUG
-extern unsigned int wg_under_load_handshakes;
-#define WG_UNDER_LOAD_HANDSHAKES READ_ONCE(wg_under_load_handshakes)
-#else
-#define WG_UNDER_LOAD_HANDSHAKES (WG_MAX_QUEUED_HANDSHAKES / 8)
-#endif
+#include "tunnel/tunnel.h"
 
 int wg_device_init(void);
 void wg_device_uninit(void);

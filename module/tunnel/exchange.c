@@ -10,7 +10,7 @@
 #include "exchange.h"
 #include "../core/cookie.h"
 #include "../core/handshake.h"
-#include "../device.h"
+#include "tunnel.h"
 #include "keypair.h"
 #include "peer.h"
 

@@ -11,7 +11,7 @@
 
 #include "keypair.h"
 #include "../core/handshake.h"
-#include "../device.h"
+#include "tunnel.h"
 #include "peer.h"
 
 #include <linux/slab.h>

@@ -19,7 +19,7 @@
 
 #include "peer.h"
 #include "timers.h"
-#include "../device.h"
+#include "tunnel.h"
 #include "exchange.h"
 #include "limits.h"
 #include "queueing.h"

@@ -3,7 +3,7 @@
 #ifndef _WG_TUNNEL_PEER_H
 #define _WG_TUNNEL_PEER_H
 
-#include "../device.h"
+#include "tunnel.h"
 #include "../core/cookie.h"
 #include "../core/handshake.h"
 #include "../core/session.h"

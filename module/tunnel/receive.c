@@ -7,7 +7,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include "queueing.h"
-#include "../device.h"
+#include "tunnel.h"
 #include "peer.h"
 #include "timers.h"
 #include "exchange.h"

@@ -8,7 +8,7 @@
 
 #include "queueing.h"
 #include "timers.h"
-#include "../device.h"
+#include "tunnel.h"
 #include "peer.h"
 #include "socket.h"
 #include "exchange.h"

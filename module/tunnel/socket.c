@@ -10,7 +10,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include "../compat.h"
-#include "../device.h"
+#include "tunnel.h"
 #include "peer.h"
 #include "socket.h"
 #include "queueing.h"

@@ -11,7 +11,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include "timers.h"
-#include "../device.h"
+#include "tunnel.h"
 #include "exchange.h"
 #include "peer.h"
 #include "queueing.h"
