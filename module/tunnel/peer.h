@@ -3,21 +3,19 @@
 #ifndef _WG_TUNNEL_PEER_H
 #define _WG_TUNNEL_PEER_H
 
-#include "tunnel.h"
-#include "../core/cookie.h"
-#include "../core/handshake.h"
-#include "../core/session.h"
-#include "keypair.h"
-#include "../tables/index.h"
-#include "../tables/keys.h"
-#include "timers.h"
-#include "socket.h"
-
 #include <linux/kref.h>
 #include <linux/spinlock.h>
 #include <net/dst_cache.h>
 
-struct wg_device;
+#include "../core/cookie.h"
+#include "../core/handshake.h"
+#include "../core/session.h"
+#include "../tables/index.h"
+#include "../tables/keys.h"
+#include "keypair.h"
+#include "socket.h"
+#include "timers.h"
+#include "tunnel.h"
 
 /* Where a peer is, and which of our addresses answers it. */
 struct wg_endpoint {
