@@ -11,7 +11,7 @@
 # with 1,300-byte datagrams (received rate, loss), ping RTT (median, p99),
 # handshakes per second against one responder, slab memory per peer and
 # per prefix, and prefixes set per second by wg setconf (in-tree and wg
-# only).
+# only); wg's trie alone: prefixes inserted and lookups per second.
 #
 # Every figure is measured REPS times and the median is reported, with the
 # spread.  The repetitions are interleaved (veth, in-tree, wireguard-go, wg,
@@ -493,6 +493,42 @@ t_memory()
 	fi
 }
 
+# t_tables: the allowed-IPs trie alone, REPS times: PREFIXES random
+# prefixes inserted, then lookups of addresses inside them, timed in the
+# kernel by wg's debug build (its table_bench parameter; run.sh packs
+# that build as /selftests/wg-debug.ko).  Every lookup must find an owner.
+t_tables()
+{
+	local ko=/selftests/wg-debug.ko p rep r ins look n found
+	p=/sys/module/$WG_MODULE/parameters/table_bench
+	[ -f $ko ] || skip "no debug build of $WG_MODULE in the initramfs"
+	trap bench_cleanup EXIT
+	# modprobe loads the dependencies; rmmod (not modprobe -r) keeps them.
+	use_module "$WG_MODULE"
+	wait_for 60 rmmod "$WG_MODULE"
+	insmod $ko
+	for rep in $(seq "$REPS"); do
+		echo "$PREFIXES" >$p
+		r=$(cat $p)
+		echo "tables $rep: $r"
+		ins=$(kv "$r" inserts_per_s) look=$(kv "$r" lookups_per_s)
+		n=$(kv "$r" lookups) found=$(kv "$r" found)
+		[ -n "$ins" ] && [ -n "$look" ] && [ -n "$n" ] ||
+			{ echo "table_bench gave no result"; return 1; }
+		[ "$found" = "$n" ] ||
+			{ echo "$found of $n lookups found their prefix"; return 1; }
+		record wg table_insert_rate "$ins"
+		record wg table_lookup_rate "$look"
+	done
+	rmmod "$WG_MODULE"
+}
+
+# kv "k1=v1 k2=v2" K: the value of K.
+kv()
+{
+	tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"
+}
+
 t_report()
 {
 	local v_wg v_in v_go
@@ -512,6 +548,8 @@ t_report()
 	mem_peer|memory/peer, slab|bytes|lower
 	mem_prefix|memory/prefix, slab|bytes|lower
 	prefix_rate|prefixes set (wg setconf)|1/s|higher
+	table_insert_rate|trie alone: prefixes inserted|1/s|higher
+	table_lookup_rate|trie alone: lookups|1/s|higher
 	mem_peer_other|memory/peer, percpu+vmalloc|bytes|lower|json
 	mem_prefix_other|memory/prefix, percpu+vmalloc|bytes|lower|json
 	EOF
@@ -750,7 +788,7 @@ t_pings()
 if [ "$PROFILE" = 4 ]; then
 	# The rows the protocol core and the tables decide, in-tree and wg:
 	# handshakes, memory per peer and per prefix, prefixes set.
-	ktap_plan $((REPS * 2 + 4))
+	ktap_plan $((REPS * 2 + 5))
 	run_case "prepare keys and configurations" t_prepare
 	for rep in $(seq "$REPS"); do
 		run_case "run $rep/$REPS: handshakes, in-tree wireguard" t_handshakes intree
@@ -758,6 +796,7 @@ if [ "$PROFILE" = 4 ]; then
 	done
 	run_case "memory: wg" t_memory wg
 	run_case "memory: in-tree wireguard" t_memory intree
+	run_case "tables: wg's trie alone" t_tables
 	run_case "report" t_report
 	ktap_finished
 	exit
@@ -775,7 +814,7 @@ elif [ "$PROFILE" != 0 ]; then
 	exit
 fi
 
-ktap_plan $((REPS * 4 + 4))
+ktap_plan $((REPS * 4 + 5))
 run_case "prepare keys and configurations" t_prepare
 for rep in $(seq "$REPS"); do
 	run_case "run $rep/$REPS: veth" t_column veth
@@ -785,5 +824,6 @@ for rep in $(seq "$REPS"); do
 done
 run_case "memory: wg" t_memory wg
 run_case "memory: in-tree wireguard" t_memory intree
+run_case "tables: wg's trie alone" t_tables
 run_case "report" t_report
 ktap_finished

@@ -462,6 +462,10 @@ make_initrd()
 		cp "$md/lib/modules/$rel"/modules.* "$ov/lib/modules/$rel/"
 		rm -rf "$md"
 	fi
+	# The bench's debug build, loaded by path (insmod), never by modprobe.
+	if [ -n "${debug_ko:-}" ]; then
+		cp "$debug_ko" "$ov/selftests/wg-debug.ko"
+	fi
 	{
 		cat "$base/base.cpio"
 		(cd "$ov" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet)
@@ -946,6 +950,14 @@ for line in "${selected[@]}"; do
 	fi
 	say "$lane: building wg.ko (WG_DEBUG=$debug)"
 	ko=
+	# The bench's table row times the trie alone, through a debug
+	# build's table_bench parameter: that build goes in as well.
+	debug_ko=
+	if [ "$cmd" = bench ] && [ $chroot_ok != 0 ] &&
+	   build_module "$rel" "$kdir" "$out" 1 "$root"; then
+		debug_ko=$out/wg-debug.ko
+		mv "$out/wg.ko" "$debug_ko"
+	fi
 	if [ $chroot_ok = 0 ]; then
 		:
 	elif build_module "$rel" "$kdir" "$out" "$debug" "$root"; then
