@@ -105,7 +105,9 @@ run_case()
 	shift
 	[ $# -gt 0 ] || set -- "$name"
 	# selftests/mutants.sh runs only the cases that can kill a mutant.
-	if [ -n "${WG_CASES:-}" ] && [[ ! $name =~ $WG_CASES ]]; then
+	# By hand: wgtest.cases=ERE on the kernel command line (WG_APPEND).
+	local only=${WG_CASES:-$(wgtest_arg cases '')}
+	if [ -n "$only" ] && [[ ! $name =~ $only ]]; then
 		ktap_skip "$name" "not selected (WG_CASES)"
 		return 0
 	fi

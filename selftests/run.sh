@@ -133,7 +133,7 @@ WG_DEBUG_SMP4=${WG_DEBUG_SMP4:-63}
 # way (tdrate): saturated, the tunnel's queues held pings back for more
 # than a minute on 4 vCPUs, and 61's fuzzer got about 40 datagrams out a
 # second.
-WG_DEBUG_APPEND=${WG_DEBUG_APPEND:-wgtest.nlcount=10000 wgtest.pktcount=3000 wgtest.faultrounds=20 wgtest.cycles=20 wgtest.rounds=7 wgtest.tdrate=1M wgtest.teardowns=1 wgtest.paritycookies=0 wgtest.underload=16}
+WG_DEBUG_APPEND=${WG_DEBUG_APPEND:-wgtest.nlcount=10000 wgtest.pktcount=3000 wgtest.faultrounds=20 wgtest.cycles=20 wgtest.rounds=7 wgtest.tdrate=1M wgtest.teardowns=1 wgtest.paritycookies=0 wgtest.underload=16 wgtest.timedivisor=10}
 WG_DEBUG_SMP4_APPEND=${WG_DEBUG_SMP4_APPEND:-wgtest.cycles=10 wgtest.rounds=7 wgtest.teardowns=2,3}
 # Light test sizes (make check, and the Debian kernels after the first in
 # check-all): the fuzzers', the scale test's and the teardown test's full

@@ -772,22 +772,23 @@ t_timers()
 	local hc lh hc0 nk ex rp
 	need_wgpkt
 	need_stats
-	if ! reload_wg time_divisor=30; then
+	if ! reload_wg time_divisor=$TD; then
 		reload_wg
-		skip "$WG_MODULE does not load with time_divisor=30"
+		skip "$WG_MODULE does not load with time_divisor=$TD"
 	fi
 	# Back to a plain load however the case ends.
-	at_case_exit 'grep -qx 30 "/sys/module/$WG_MODULE/parameters/time_divisor" 2>/dev/null && reload_wg'
-	[ "$(cat "/sys/module/$WG_MODULE/parameters/time_divisor" 2>/dev/null)" = 30 ] ||
+	at_case_exit 'grep -qx $TD "/sys/module/$WG_MODULE/parameters/time_divisor" 2>/dev/null && reload_wg'
+	[ "$(cat "/sys/module/$WG_MODULE/parameters/time_divisor" 2>/dev/null)" = "$TD" ] ||
 		skip "not a debug build (no time_divisor)"
 	tunnel_setup
-	# Continuous traffic: a new handshake after REKEY_AFTER_TIME / 30 = 4 s.
-	bg_nsx /tmp/timers-ping.log ns1 "$PING" -i 0.1 -W 1 -c 600 10.10.0.2
+	# Continuous traffic: a new handshake after REKEY_AFTER_TIME / TD
+	# (4 s at 30).
+	bg_nsx /tmp/timers-ping.log ns1 "$PING" -i 0.1 -W 1 -c $((6000 / TD + 400)) 10.10.0.2
 	wait_for 20 wg_handshake_done ns1 wg0
 	hc0=$(wg_stat ns1 wg0 handshakes_completed)
 	lh=$(wg_latest ns1 wg0 "$P2")
 	echo "first handshake at $lh, handshakes_completed $hc0"
-	wait_stat 12 ns1 wg0 handshakes_completed $((hc0 + 1))
+	wait_stat $((360 / TD)) ns1 wg0 handshakes_completed $((hc0 + 1))
 	wait_for 5 latest_changed ns1 "$P2" "$lh"
 	echo "rekeyed at $(wg_latest ns1 wg0 "$P2")"
 	bg_stop "$BG_PID"
@@ -801,10 +802,10 @@ t_timers()
 	# While the keys are fresh, the packet again is a replay.
 	nsx ns2 "$WGPKT" send --to 192.0.2.1:10001 --file /tmp/tm-data.bin >/dev/null
 	wait_stat 5 ns1 wg0 rx_replay $((rp + 1))
-	# Idle: the keys expire after REJECT_AFTER_TIME / 30 = 6 s and are
-	# zeroed after 3 * REJECT_AFTER_TIME / 30 = 18 s.  The same packet
-	# goes from rx_replay to rx_expired_keypair to rx_no_keypair.
-	wait_for 30 replay_until_zeroed "$nk"
+	# Idle: the keys expire after REJECT_AFTER_TIME / TD (6 s at 30) and
+	# are zeroed after 3 * REJECT_AFTER_TIME / TD (18 s).  The same
+	# packet goes from rx_replay to rx_expired_keypair to rx_no_keypair.
+	wait_for $((540 / TD + 12)) replay_until_zeroed "$nk"
 	echo "ns1: $(wg_stats ns1 wg0)"
 	[ "$(wg_stat ns1 wg0 rx_expired_keypair)" -gt "$ex" ] ||
 		{ echo "rx_expired_keypair did not grow before the keys were zeroed"; return 1; }
@@ -817,11 +818,11 @@ t_timers()
 }
 
 # fresh_data_packet: capture into /tmp/tm-data.bin a data packet from ns2
-# sent under keys at most 3 s old, so that it is still a replay, not an
-# expired keypair (REJECT_AFTER_TIME / 30 = 6 s), when sent again.  A
-# slow (KASAN) kernel can take longer than that between a handshake and
-# the capture; keys older than REKEY_AFTER_TIME / 30 = 4 s are renewed
-# by the next ping, so try again.
+# sent under keys at most half of REJECT_AFTER_TIME / TD old (3 s at 30),
+# so that it is still a replay, not an expired keypair, when sent again.
+# A slow (KASAN) kernel can take longer than that between a handshake and
+# the capture; keys older than REKEY_AFTER_TIME / TD are renewed by the
+# next ping, so try again.
 fresh_data_packet()
 {
 	local lh _
@@ -832,7 +833,7 @@ fresh_data_packet()
 		wait_for 5 tping ns1 10.10.0.2 || true
 		capture_wait || continue
 		if [ "$(wg_latest ns1 wg0 "$P2")" = "$lh" ] &&
-		   [ $(($(date +%s) - lh)) -le 3 ]; then
+		   [ $(($(date +%s) - lh)) -le $((90 / TD)) ]; then
 			return 0
 		fi
 		echo "keys of $lh at $(date +%s): too old or renewed, again"
@@ -860,6 +861,11 @@ replay_until_zeroed()
 	return 1
 }
 
+# The protocol's times divided by TD in t_timers (a debug build's
+# time_divisor): 30 makes a rekey 4 s; the KASAN lane gives 10, its
+# captures and pings take seconds each.
+TD=$(wgtest_arg timedivisor 30)
+
 ktap_plan 20
 run_case "ping v4/v6 inside, IPv4 outer" t_ping_v4_outer
 run_case "ping v4/v6 inside, IPv6 outer" t_ping_v6_outer
@@ -880,5 +886,5 @@ run_case "persistent keepalive" t_persistent_keepalive
 run_case "handshake initiation replay" t_initiation_replay
 run_case "no peer for destination" t_no_peer
 run_case "allowed IPs replaced under a flood: nothing dropped" t_replace_allowedips
-run_case "rekey and key zeroing (time_divisor=30)" t_timers
+run_case "rekey and key zeroing (time_divisor=$TD)" t_timers
 ktap_finished
