@@ -274,16 +274,13 @@ static struct rtable *lookup4(struct sock *sk, struct wg_endpoint *ep,
 		!inet_confirm_addr(net, NULL, 0, fl->saddr, RT_SCOPE_HOST);
 	if (!stale) {
 		rt = ip_route_output_flow(net, fl, sk);
-		if (!ep->src_if4)
+		/* Unbound, or still on its interface: the route stands. */
+		if (!ep->src_if4 || (IS_ERR(rt) && PTR_ERR(rt) != -EINVAL))
 			return rt;
-		if (IS_ERR(rt)) {
-			if (PTR_ERR(rt) != -EINVAL)
-				return rt;
-		} else if (rt->dst.dev->ifindex == ep->src_if4) {
+		if (!IS_ERR(rt) && rt->dst.dev->ifindex == ep->src_if4)
 			return rt;
-		} else {
+		if (!IS_ERR(rt))
 			ip_rt_put(rt);
-		}
 	}
 	ep->src4.s_addr = 0;
 	ep->src_if4 = 0;

@@ -182,7 +182,7 @@ bool wg_peer_queue_head_done(struct wg_peer_queue *queue)
 	if (skb_queue_empty_lockless(&queue->list))
 		return false;
 	spin_lock_irqsave(&queue->list.lock, flags);
-	done = head_if_done(queue) != NULL;
+	done = head_if_done(queue);
 	spin_unlock_irqrestore(&queue->list.lock, flags);
 	return done;
 }
