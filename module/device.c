@@ -5,31 +5,26 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include "device.h"
 #include "compat.h"
-#include "tunnel/peer.h"
-#include "tunnel/queueing.h"
-#include "tunnel/socket.h"
-#include "tunnel/timers.h"
+#include "device.h"
 #include "tables/ratelimiter.h"
-#include "tunnel/exchange.h"
 #include "tunnel/limits.h"
+#include "tunnel/peer.h"
+#include "tunnel/ring.h"
+#include "tunnel/tx.h"
+#include "tunnel/udp.h"
 
-#include <linux/module.h>
-#include <linux/rtnetlink.h>
-#include <linux/inet.h>
-#include <linux/netdevice.h>
-#include <linux/inetdevice.h>
-#include <linux/if_arp.h>
-#include <linux/icmp.h>
 #include <linux/ethtool.h>
-#include <linux/suspend.h>
-#include <net/icmp.h>
-#include <net/rtnetlink.h>
-#include <net/ip_tunnels.h>
+#include <linux/icmp.h>
+#include <linux/if_arp.h>
+#include <linux/inetdevice.h>
+#include <linux/module.h>
+/* The stack's side: IPv6 address generation, ICMP errors, link ops. */
 #include <net/addrconf.h>
 #include <net/dst_metadata.h>
-#include <net/net_namespace.h>
+#include <net/icmp.h>
+#include <net/ip_tunnels.h>
+#include <net/rtnetlink.h>
 
 /* Every wg device of every namespace, under the RTNL. */
 static LIST_HEAD(device_list);
@@ -65,73 +60,61 @@ static const char wg_stat_names[__WG_STAT_MAX][ETH_GSTRING_LEN] = {
 	[WG_STAT_TX_ORDER_WAITS] = "tx_order_waits",
 };
 
+/*
+ * Up: a point-to-point tunnel sends no ICMP redirects and makes no IPv6
+ * link-local address of its own; then the tunnel binds its sockets.
+ */
 static int wg_open(struct net_device *dev)
 {
-	struct in_device *dev_v4 = __in_dev_get_rtnl(dev);
-	struct inet6_dev *dev_v6 = __in6_dev_get(dev);
-	struct wg_device *wg = netdev_priv(dev);
-	struct wg_peer *peer;
-	int ret;
+	struct inet6_dev *in6 = __in6_dev_get(dev);
+	struct in_device *in4 = __in_dev_get_rtnl(dev);
 
-	if (dev_v4) {
-		/* Redirects make no sense on a point-to-point tunnel. */
-		IN_DEV_CONF_SET(dev_v4, SEND_REDIRECTS, false);
+	if (in4) {
+		IN_DEV_CONF_SET(in4, SEND_REDIRECTS, false);
 		IPV4_DEVCONF_ALL(dev_net(dev), SEND_REDIRECTS) = false;
 	}
-	if (dev_v6)
-		dev_v6->cnf.addr_gen_mode = IN6_ADDR_GEN_MODE_NONE;
-
-	mutex_lock(&wg->config_lock);
-	ret = wg_socket_init(wg, wg->incoming_port);
-	if (ret < 0)
-		goto out;
-	list_for_each_entry(peer, &wg->peers, device_link) {
-		wg_packet_send_staged_packets(peer);
-		if (peer->persistent_keepalive_interval)
-			wg_packet_send_keepalive(peer);
-	}
-out:
-	mutex_unlock(&wg->config_lock);
-	return ret;
+	if (in6)
+		in6->cnf.addr_gen_mode = IN6_ADDR_GEN_MODE_NONE;
+	return wg_tunnel_up(netdev_priv(dev));
 }
 
 static int wg_stop(struct net_device *dev)
 {
-	struct wg_device *wg = netdev_priv(dev);
-	struct wg_peer *peer;
-
-	mutex_lock(&wg->config_lock);
-	list_for_each_entry(peer, &wg->peers, device_link) {
-		wg_packet_purge_staged_packets(peer);
-		wg_timers_stop(peer);
-		wg_exchange_reset(peer);
-		wg_keypairs_clear(peer);
-		wg_exchange_allow_initiation(peer);
-	}
-	mutex_unlock(&wg->config_lock);
-	wg_socket_reinit(wg, NULL, NULL);
+	wg_tunnel_down(netdev_priv(dev));
 	return 0;
 }
 
+/* No peer takes @skb: an ICMP "host unreachable" back to its sender. */
 static void xmit_unreachable(struct sk_buff *skb)
 {
-	if (skb->protocol == htons(ETH_P_IP))
+	switch (ntohs(skb->protocol)) {
+	case ETH_P_IP:
 		icmp_ndo_send(skb, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0);
-	else if (skb->protocol == htons(ETH_P_IPV6))
-		icmpv6_ndo_send(skb, ICMPV6_DEST_UNREACH, ICMPV6_ADDR_UNREACH, 0);
+		break;
+	case ETH_P_IPV6:
+		icmpv6_ndo_send(skb, ICMPV6_DEST_UNREACH,
+				ICMPV6_ADDR_UNREACH, 0);
+		break;
+	}
 }
 
+/*
+ * The stack's packet for the tunnel: find its peer, cut it into segments
+ * if it is GSO, stage them on the peer and let the tunnel send them.
+ */
 static netdev_tx_t wg_xmit(struct sk_buff *skb, struct net_device *dev)
 {
 	struct wg_device *wg = netdev_priv(dev);
 	struct sk_buff_head packets;
-	struct wg_peer *peer;
 	struct sk_buff *next;
+	struct wg_peer *peer;
+	/* Of the peer's endpoint, and the inner route's MTU. */
 	sa_family_t family;
 	u32 mtu;
 
-	if (unlikely(!wg_examine_packet_protocol(skb) ||
-		     wg_examine_packet_protocol(skb) != skb->protocol)) {
+	/* The IP header must agree with what the stack says it sent. */
+	if (unlikely(skb->protocol != wg_inner_protocol(skb) ||
+		     !skb->protocol)) {
 		wg_stat_inc(wg, WG_STAT_TX_BAD_PROTOCOL);
 		net_dbg_ratelimited("%s: invalid IP packet\n", dev->name);
 		goto err;
@@ -180,7 +163,7 @@ static netdev_tx_t wg_xmit(struct sk_buff *skb, struct net_device *dev)
 			continue;
 		/* The route of the inner packet means nothing after this. */
 		skb_dst_drop(skb);
-		PACKET_CB(skb)->mtu = mtu;
+		WG_SKB_CB(skb)->mtu = mtu;
 		__skb_queue_tail(&packets, skb);
 	}
 
@@ -194,7 +177,7 @@ static netdev_tx_t wg_xmit(struct sk_buff *skb, struct net_device *dev)
 	}
 	spin_unlock_bh(&peer->staged.lock);
 
-	wg_packet_send_staged_packets(peer);
+	wg_tx_staged(peer);
 	wg_peer_unref(peer);
 	return NETDEV_TX_OK;
 
@@ -221,7 +204,7 @@ static void wg_uninit(struct net_device *dev)
 	struct wg_device *wg = netdev_priv(dev);
 
 	mutex_lock(&wg->config_lock);
-	wg_socket_reinit(wg, NULL, NULL);
+	wg_udp_close(wg);
 	wg_peer_retire_all(wg);
 	mutex_unlock(&wg->config_lock);
 	flush_workqueue(wg->handshake_receive_wq);
@@ -290,33 +273,8 @@ static void wg_destruct(struct net_device *dev)
 	rtnl_lock();
 	list_del(&wg->device_list);
 	rtnl_unlock();
-
-	mutex_lock(&wg->config_lock);
-	rcu_assign_pointer(wg->creating_net, NULL);
-	wg->incoming_port = 0;
-	wg_socket_reinit(wg, NULL, NULL);
-	wg_peer_retire_all(wg);
-	wg_allowedips_free(&wg->peer_allowedips, &wg->config_lock);
-	mutex_unlock(&wg->config_lock);
-
-	/* Nothing queues new work any more; let what is queued finish. */
-	destroy_workqueue(wg->handshake_receive_wq);
-	destroy_workqueue(wg->handshake_send_wq);
-	destroy_workqueue(wg->packet_crypt_wq);
-	wg_packet_queue_free(&wg->handshake_queue, true);
-	wg_packet_queue_free(&wg->decrypt_queue, false);
-	wg_packet_queue_free(&wg->encrypt_queue, false);
-	/*
-	 * No rcu_barrier(): the RCU callbacks still pending for this device's
-	 * peers, keypairs and trie nodes free only their own object; module
-	 * exit waits for them before the caches go.
-	 */
-	wg_ratelimiter_uninit();
-	memzero_explicit(&wg->identity, sizeof(wg->identity));
-	free_percpu(wg->stats);
+	wg_tunnel_uninit(wg);
 	wg_compat_tstats_free(dev);
-	wg_index_table_destroy(wg->indexes);
-	wg_key_table_destroy(wg->peer_keys);
 	wg_dbg_obj("%s: interface destroyed\n", dev->name);
 	free_netdev(dev);
 }
@@ -370,72 +328,14 @@ int wg_device_create(struct net *src_net, struct net_device *dev,
 		     struct netlink_ext_ack *extack)
 {
 	struct wg_device *wg = netdev_priv(dev);
-	int ret = -ENOMEM;
+	int err;
 
-	rcu_assign_pointer(wg->creating_net, src_net);
-	init_rwsem(&wg->identity_lock);
-	mutex_init(&wg->socket_update_lock);
-	mutex_init(&wg->config_lock);
-	wg_allowedips_init(&wg->peer_allowedips);
-	wg_cookie_guard_init(&wg->cookie_guard);
-	INIT_LIST_HEAD(&wg->peers);
-	wg->device_update_gen = 1;
-
-	wg->peer_keys = wg_key_table_new();
-	if (!wg->peer_keys)
-		return ret;
-
-	wg->indexes = wg_index_table_new();
-	if (!wg->indexes)
-		goto err_free_peer_keys;
-
-	ret = wg_compat_tstats_alloc(dev);
-	if (ret < 0)
-		goto err_free_indexes;
-	ret = -ENOMEM;
-
-	wg->stats = __alloc_percpu(sizeof(u64) * __WG_STAT_MAX,
-				   __alignof__(u64));
-	if (!wg->stats)
-		goto err_free_tstats;
-
-	wg->handshake_receive_wq =
-		alloc_workqueue("wg-kex-%s", WQ_CPU_INTENSIVE | WQ_FREEZABLE,
-				0, dev->name);
-	if (!wg->handshake_receive_wq)
-		goto err_free_stats;
-
-	wg->handshake_send_wq =
-		alloc_workqueue("wg-kex-%s", WQ_UNBOUND | WQ_FREEZABLE, 0,
-				dev->name);
-	if (!wg->handshake_send_wq)
-		goto err_destroy_handshake_receive;
-
-	wg->packet_crypt_wq =
-		alloc_workqueue("wg-crypt-%s", WQ_CPU_INTENSIVE | WQ_MEM_RECLAIM,
-				0, dev->name);
-	if (!wg->packet_crypt_wq)
-		goto err_destroy_handshake_send;
-
-	ret = wg_packet_queue_init(&wg->encrypt_queue, wg_packet_encrypt_worker,
-				   WG_MAX_QUEUED_PACKETS);
-	if (ret < 0)
-		goto err_destroy_packet_crypt;
-
-	ret = wg_packet_queue_init(&wg->decrypt_queue, wg_packet_decrypt_worker,
-				   WG_MAX_QUEUED_PACKETS);
-	if (ret < 0)
-		goto err_free_encrypt_queue;
-
-	ret = wg_packet_queue_init(&wg->handshake_queue,
-				   wg_packet_handshake_receive_worker,
-				   WG_MAX_QUEUED_HANDSHAKES);
-	if (ret < 0)
-		goto err_free_decrypt_queue;
-
-	ret = wg_ratelimiter_init();
-	if (ret < 0)
-		goto err_free_handshake_queue;
+	err = wg_tunnel_init(wg, src_net);
+	if (err)
+		return err;
+	err = wg_compat_tstats_alloc(dev);
+	if (err)
+		goto undo_tunnel;
 
 	/*
 	 * wireguard-tools lists devices by kind "wireguard" (wg show all):
@@ -443,42 +343,21 @@ int wg_device_create(struct net *src_net, struct net_device *dev,
 	 */
 	if (have_link_ops_wireguard)
 		dev->rtnl_link_ops = &link_ops_wireguard;
-
-	ret = register_netdevice(dev);
-	if (ret < 0)
-		goto err_uninit_ratelimiter;
+	err = register_netdevice(dev);
+	if (err)
+		goto undo_tstats;
 
 	list_add(&wg->device_list, &device_list);
-
 	/* From here on, unregistering the device frees everything. */
 	dev->priv_destructor = wg_destruct;
-
 	wg_dbg_obj("%s: interface created\n", dev->name);
-	return ret;
+	return 0;
 
-err_uninit_ratelimiter:
-	wg_ratelimiter_uninit();
-err_free_handshake_queue:
-	wg_packet_queue_free(&wg->handshake_queue, false);
-err_free_decrypt_queue:
-	wg_packet_queue_free(&wg->decrypt_queue, false);
-err_free_encrypt_queue:
-	wg_packet_queue_free(&wg->encrypt_queue, false);
-err_destroy_packet_crypt:
-	destroy_workqueue(wg->packet_crypt_wq);
-err_destroy_handshake_send:
-	destroy_workqueue(wg->handshake_send_wq);
-err_destroy_handshake_receive:
-	destroy_workqueue(wg->handshake_receive_wq);
-err_free_stats:
-	free_percpu(wg->stats);
-err_free_tstats:
+undo_tstats:
 	wg_compat_tstats_free(dev);
-err_free_indexes:
-	wg_index_table_destroy(wg->indexes);
-err_free_peer_keys:
-	wg_key_table_destroy(wg->peer_keys);
-	return ret;
+undo_tunnel:
+	wg_tunnel_uninit(wg);
+	return err;
 }
 
 static struct rtnl_link_ops link_ops __read_mostly = {
@@ -514,9 +393,9 @@ static void __net_exit wg_netns_pre_exit(struct net *net)
 		netif_carrier_off(wg->dev);
 		mutex_lock(&wg->config_lock);
 		rcu_assign_pointer(wg->creating_net, NULL);
-		wg_socket_reinit(wg, NULL, NULL);
+		wg_udp_close(wg);
 		list_for_each_entry(peer, &wg->peers, device_link)
-			wg_socket_clear_peer_endpoint_src(peer);
+			wg_endpoint_forget_src(peer);
 		mutex_unlock(&wg->config_lock);
 	}
 	rtnl_unlock();

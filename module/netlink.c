@@ -5,7 +5,7 @@
  * is documented once, in include/uapi/linux/wg.h.
  *
  * Lock order: RTNL, wg->config_lock, wg->identity_lock,
- * peer->handshake_lock.  wg_socket_init() takes wg->socket_update_lock
+ * peer->handshake_lock.  wg_udp_open() takes wg->udp_lock
  * inside all of them.  SET holds RTNL throughout so that netif_running() and
  * the sockets cannot change under it (wg_open() binds with RTNL held); GET
  * takes RTNL only to copy the device name.
@@ -15,8 +15,11 @@
 #include "netlink.h"
 #include "device.h"
 #include "tunnel/peer.h"
-#include "tunnel/socket.h"
-#include "tunnel/queueing.h"
+#include "tunnel/udp.h"
+#include "tunnel/outer.h"
+#include "tunnel/ring.h"
+#include "tunnel/rx.h"
+#include "tunnel/tx.h"
 #include "compat.h"
 #include "tunnel/exchange.h"
 
@@ -196,7 +199,7 @@ static int put_device_config(struct sk_buff *skb, struct wg_device *wg)
 	lockdep_assert_held(&wg->config_lock);
 
 	/* Both change only under config_lock, which we hold. */
-	if (nla_put_u16(skb, WGDEVICE_A_LISTEN_PORT, wg->incoming_port) ||
+	if (nla_put_u16(skb, WGDEVICE_A_LISTEN_PORT, wg->listen_port) ||
 	    nla_put_u32(skb, WGDEVICE_A_FWMARK, wg->fwmark))
 		return -EMSGSIZE;
 
@@ -213,17 +216,17 @@ static int put_device_config(struct sk_buff *skb, struct wg_device *wg)
 
 static int put_endpoint(struct sk_buff *skb, struct wg_peer *peer)
 {
-	int ret = 0;
+	const struct wg_endpoint *ep = &peer->endpoint;
+	int len = 0, ret = 0;
 
 	read_lock_bh(&peer->endpoint_rwlock);
-	if (peer->endpoint.addr.sa_family == AF_INET)
-		ret = nla_put(skb, WGPEER_A_ENDPOINT,
-			      sizeof(peer->endpoint.addr4),
-			      &peer->endpoint.addr4);
-	else if (peer->endpoint.addr.sa_family == AF_INET6)
-		ret = nla_put(skb, WGPEER_A_ENDPOINT,
-			      sizeof(peer->endpoint.addr6),
-			      &peer->endpoint.addr6);
+	/* The sockaddr as the peer's family has it; nothing if unknown. */
+	if (ep->addr.sa_family == AF_INET)
+		len = sizeof(ep->addr4);
+	else if (ep->addr.sa_family == AF_INET6)
+		len = sizeof(ep->addr6);
+	if (len)
+		ret = nla_put(skb, WGPEER_A_ENDPOINT, len, &ep->addr);
 	read_unlock_bh(&peer->endpoint_rwlock);
 	return ret;
 }
@@ -657,24 +660,24 @@ static int set_port(struct wg_device *wg, u16 port)
 	ASSERT_RTNL();
 	lockdep_assert_held(&wg->config_lock);
 
-	if (port == wg->incoming_port)
+	if (port == wg->listen_port)
 		return 0;
 
 	if (netif_running(wg->dev)) {
-		/* Binds first and only then swaps, setting incoming_port. */
-		ret = wg_socket_init(wg, port);
+		/* Binds first and only then swaps, setting listen_port. */
+		ret = wg_udp_open(wg, port);
 		if (ret)
 			return ret;
 	} else {
 		/* wg_open() binds it; RTNL keeps the device down until then. */
-		mutex_lock(&wg->socket_update_lock);
-		wg->incoming_port = port;
-		mutex_unlock(&wg->socket_update_lock);
+		mutex_lock(&wg->udp_lock);
+		wg->listen_port = port;
+		mutex_unlock(&wg->udp_lock);
 	}
 
 	/* Cached source addresses belonged to the old sockets. */
 	list_for_each_entry(peer, &wg->peers, device_link)
-		wg_socket_clear_peer_endpoint_src(peer);
+		wg_endpoint_forget_src(peer);
 	return 0;
 }
 
@@ -690,7 +693,7 @@ static void set_fwmark(struct wg_device *wg, u32 fwmark)
 	WRITE_ONCE(wg->fwmark, fwmark);
 	/* Cached sources were picked by routes the old mark selected. */
 	list_for_each_entry(peer, &wg->peers, device_link)
-		wg_socket_clear_peer_endpoint_src(peer);
+		wg_endpoint_forget_src(peer);
 }
 
 static void set_private_key(struct wg_device *wg,
@@ -734,7 +737,7 @@ static void set_private_key(struct wg_device *wg,
 	/* Packets that waited for an identity can start their handshakes. */
 	if (gained && netif_running(wg->dev))
 		list_for_each_entry(peer, &wg->peers, device_link)
-			wg_packet_send_staged_packets(peer);
+			wg_tx_staged(peer);
 out_wipe:
 	memzero_explicit(clamped, sizeof(clamped));
 }
@@ -760,7 +763,7 @@ static void set_endpoint(struct wg_peer *peer, const struct nlattr *attr)
 		memcpy(&endpoint.addr4, nla_data(attr), sizeof(endpoint.addr4));
 	else
 		memcpy(&endpoint.addr6, nla_data(attr), sizeof(endpoint.addr6));
-	wg_socket_set_peer_endpoint(peer, &endpoint);
+	wg_endpoint_learn(peer, &endpoint);
 }
 
 static void set_keepalive(struct wg_peer *peer, u16 interval)
@@ -771,7 +774,7 @@ static void set_keepalive(struct wg_peer *peer, u16 interval)
 	WRITE_ONCE(peer->persistent_keepalive_interval, interval);
 	/* Open the NAT mapping now instead of after the next packet. */
 	if (was_off && interval && netif_running(peer->device->dev))
-		wg_packet_send_keepalive(peer);
+		wg_tx_keepalive(peer);
 }
 
 static int apply_allowedip(struct wg_device *wg, struct wg_peer *peer,
@@ -860,7 +863,7 @@ static int configure_peer(struct wg_device *wg, struct wg_peer *peer,
 
 	/* A new endpoint or new allowed IPs may unblock queued packets. */
 	if (netif_running(wg->dev))
-		wg_packet_send_staged_packets(peer);
+		wg_tx_staged(peer);
 	return 0;
 }
 

@@ -22,8 +22,10 @@
 #include "tunnel.h"
 #include "exchange.h"
 #include "limits.h"
-#include "queueing.h"
-#include "socket.h"
+#include "ring.h"
+#include "rx.h"
+#include "tx.h"
+#include "outer.h"
 
 #include <linux/lockdep.h>
 #include <linux/rcupdate.h>
@@ -58,12 +60,12 @@ static int prepare(struct wg_peer *peer, struct wg_device *wg,
 	wg_peer_queue_init(&peer->rx_queue);
 	peer->serial_cpu = nr_cpumask_bits;
 	peer->tx_cpu = nr_cpu_ids;
-	INIT_WORK(&peer->tx_work, wg_packet_tx_worker);
+	INIT_WORK(&peer->tx_work, wg_tx_worker);
 	INIT_WORK(&peer->initiation_work,
-		  wg_packet_handshake_send_worker);
+		  wg_tx_initiation_worker);
 	/* Received packets reach the stack from this peer's own poll. */
 	set_bit(NAPI_STATE_NO_BUSY_POLL, &peer->napi.state);
-	netif_napi_add(wg->dev, &peer->napi, wg_packet_rx_poll);
+	netif_napi_add(wg->dev, &peer->napi, wg_rx_poll);
 	napi_enable(&peer->napi);
 	return 0;
 }
@@ -205,7 +207,7 @@ static void still(struct wg_peer *peer)
 	wg_peer_queue_purge(&peer->rx_queue);
 	wg_peer_queue_purge(&peer->tx_queue);
 	flush_workqueue(wg->handshake_send_wq);
-	wg_packet_purge_staged_packets(peer);
+	wg_tx_purge_staged(peer);
 	wg->num_peers--;
 	wg_peer_unref(peer);
 }
@@ -260,7 +262,7 @@ static void last_reference(struct kref *ref)
 		   peer->internal_id);
 	/* A handshake sent after hide() may have listed its slot again. */
 	wg_index_release(peer->device->indexes, &peer->handshake_slot);
-	wg_packet_purge_staged_packets(peer);
+	wg_tx_purge_staged(peer);
 	call_rcu(&peer->rcu, free_peer);
 }
 

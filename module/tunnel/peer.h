@@ -13,36 +13,9 @@
 #include "../tables/index.h"
 #include "../tables/keys.h"
 #include "keypair.h"
-#include "socket.h"
+#include "outer.h"
 #include "timers.h"
 #include "tunnel.h"
-
-/* Where a peer is, and which of our addresses answers it. */
-struct wg_endpoint {
-	/* Ours: the source replies leave from (and, for IPv4, the ifindex). */
-	union {
-		struct in6_addr src6;
-		struct {
-			struct in_addr src4;
-			int src_if4;
-		};
-	};
-	/* Its: addr.sa_family tells which view holds. */
-	union {
-		struct sockaddr_in6 addr6;
-		struct sockaddr_in addr4;
-		struct sockaddr addr;
-	};
-};
-
-/* Rate-limited debug line naming the outer source address of @skb. */
-#define wg_dbg_skb_ratelimited(fmt, devname, skb, ...)                     \
-	do {                                                               \
-		struct wg_endpoint __ep;                                   \
-		if (!wg_socket_endpoint_from_skb(&__ep, skb))              \
-			net_dbg_ratelimited(fmt, devname, &__ep.addr,      \
-					    ##__VA_ARGS__);                \
-	} while (0)
 
 /* Bit of wg_peer.tx_flags: see there. */
 #define WG_PEER_TX_SENDING 0

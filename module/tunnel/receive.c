@@ -6,7 +6,9 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include "queueing.h"
+#include "ring.h"
+#include "rx.h"
+#include "tx.h"
 #include "tunnel.h"
 #include "peer.h"
 #include "timers.h"
@@ -14,7 +16,7 @@
 #include "keypair.h"
 #include "limits.h"
 #include "../tables/ratelimiter.h"
-#include "socket.h"
+#include "outer.h"
 
 #include <linux/ip.h>
 #include <linux/ipv6.h>
@@ -62,7 +64,7 @@ static enum wg_stat prepare_skb_header(struct sk_buff *skb)
 	size_t data_offset, data_len, len;
 	struct udphdr *udp;
 
-	if (unlikely(!wg_examine_packet_protocol(skb) ||
+	if (unlikely(!wg_inner_protocol(skb) ||
 		     skb_transport_header(skb) < skb->head ||
 		     skb_transport_header(skb) + sizeof(struct udphdr) >
 			     skb_tail_pointer(skb)))
@@ -176,7 +178,7 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 			(void *)skb->data;
 
 		if (packet_needs_cookie) {
-			wg_packet_send_handshake_cookie(wg, skb,
+			wg_tx_cookie(wg, skb,
 							message->sender);
 			return;
 		}
@@ -187,10 +189,10 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 					       wg->dev->name, skb);
 			return;
 		}
-		wg_socket_set_peer_endpoint_from_skb(peer, skb);
+		wg_endpoint_learn_skb(peer, skb);
 		net_dbg_ratelimited("%s: peer %llu: received handshake initiation\n",
 				    wg->dev->name, peer->internal_id);
-		wg_packet_send_handshake_response(peer);
+		wg_tx_response(peer);
 		break;
 	}
 	case cpu_to_le32(WG_MSG_RESPONSE): {
@@ -198,7 +200,7 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 			(void *)skb->data;
 
 		if (packet_needs_cookie) {
-			wg_packet_send_handshake_cookie(wg, skb,
+			wg_tx_cookie(wg, skb,
 							message->sender);
 			return;
 		}
@@ -209,7 +211,7 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 					       wg->dev->name, skb);
 			return;
 		}
-		wg_socket_set_peer_endpoint_from_skb(peer, skb);
+		wg_endpoint_learn_skb(peer, skb);
 		net_dbg_ratelimited("%s: peer %llu: received handshake response\n",
 				    wg->dev->name, peer->internal_id);
 		if (wg_keypair_begin(peer)) {
@@ -220,7 +222,7 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 			 * Confirm the session right away: staged data if there
 			 * is some, else a keepalive.
 			 */
-			wg_packet_send_keepalive(peer);
+			wg_tx_keepalive(peer);
 		}
 		break;
 	}
@@ -234,10 +236,9 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 	wg_peer_unref(peer);
 }
 
-void wg_packet_handshake_receive_worker(struct work_struct *work)
+void wg_rx_handshake_worker(struct work_struct *work)
 {
-	struct wg_crypt_queue *queue = container_of(work,
-			struct wg_multicore_worker, work)->ptr;
+	struct wg_crypt_ring *queue = wg_ring_of(work);
 	struct wg_device *wg = container_of(queue, struct wg_device,
 					    handshake_queue);
 	struct sk_buff *skb;
@@ -271,7 +272,7 @@ static void keep_key_fresh(struct wg_peer *peer)
 
 	if (unlikely(send)) {
 		peer->timers.lastminute_sent = true;
-		wg_packet_send_queued_handshake_initiation(peer, false);
+		wg_tx_initiation(peer, false);
 	}
 }
 
@@ -293,7 +294,7 @@ static enum wg_stat decrypt_packet(struct sk_buff *skb,
 		return WG_STAT_RX_EXPIRED_KEYPAIR;
 	}
 
-	PACKET_CB(skb)->nonce =
+	WG_SKB_CB(skb)->nonce =
 		le64_to_cpu(((struct wg_msg_data *)skb->data)->counter);
 
 	/*
@@ -314,7 +315,7 @@ static enum wg_stat decrypt_packet(struct sk_buff *skb,
 		return WG_STAT_RX_BAD_SIZE;
 
 	if (!chacha20poly1305_decrypt_sg_inplace(sg, skb->len, NULL, 0,
-						 PACKET_CB(skb)->nonce,
+						 WG_SKB_CB(skb)->nonce,
 						 keypair->s.recv.key))
 		return WG_STAT_RX_AUTH_FAIL;
 
@@ -329,13 +330,13 @@ static enum wg_stat decrypt_packet(struct sk_buff *skb,
 /* Decrypts @skb and publishes the outcome to its peer's consumer. */
 static void decrypt_and_mark(struct wg_device *wg, struct sk_buff *skb)
 {
-	enum wg_stat reason = decrypt_packet(skb, PACKET_CB(skb)->keypair);
+	enum wg_stat reason = decrypt_packet(skb, WG_SKB_CB(skb)->keypair);
 
 	if (unlikely(reason != __WG_STAT_MAX))
 		wg_stat_inc(wg, reason);
-	atomic_set_release(&PACKET_CB(skb)->state,
+	atomic_set_release(&WG_SKB_CB(skb)->state,
 			   likely(reason == __WG_STAT_MAX) ?
-			   WG_PACKET_CRYPTED : WG_PACKET_DEAD);
+			   WG_CRYPT_DONE : WG_CRYPT_FAILED);
 }
 
 /*
@@ -350,10 +351,9 @@ static void deliver_now(struct wg_peer *peer)
 	local_bh_enable();
 }
 
-void wg_packet_decrypt_worker(struct work_struct *work)
+void wg_rx_decrypt_worker(struct work_struct *work)
 {
-	struct wg_crypt_queue *queue = container_of(work,
-			struct wg_multicore_worker, work)->ptr;
+	struct wg_crypt_ring *queue = wg_ring_of(work);
 	struct wg_device *wg = container_of(queue, struct wg_device,
 					    decrypt_queue);
 	struct wg_peer *pending = NULL;
@@ -368,7 +368,7 @@ void wg_packet_decrypt_worker(struct work_struct *work)
 	 * are handed over.
 	 */
 	while ((skb = ptr_ring_consume_bh(&queue->ring)) != NULL) {
-		struct wg_peer *peer = PACKET_PEER(skb);
+		struct wg_peer *peer = WG_SKB_PEER(skb);
 
 		decrypt_and_mark(wg, skb);
 		if (pending != peer) {
@@ -414,8 +414,8 @@ static void consume_data(struct wg_device *wg, struct sk_buff *skb)
 	}
 
 	/* The keypair and peer references now belong to the packet. */
-	PACKET_CB(skb)->keypair = keypair;
-	PACKET_CB(skb)->bundle = NULL;
+	WG_SKB_CB(skb)->keypair = keypair;
+	WG_SKB_CB(skb)->bundle = NULL;
 	if (wg_peer_queue_add_inline(&peer->rx_queue, skb,
 				     skb->len - wg_wire_data_len(0))) {
 		/*
@@ -424,9 +424,8 @@ static void consume_data(struct wg_device *wg, struct sk_buff *skb)
 		 */
 		decrypt_and_mark(wg, skb);
 		napi_schedule(&peer->napi);
-	} else if (unlikely(wg_queue_enqueue_per_device_and_peer(&wg->decrypt_queue,
-							  &peer->rx_queue, skb,
-							  wg->packet_crypt_wq) < 0)) {
+	} else if (unlikely(wg_ring_push(&wg->decrypt_queue, &peer->rx_queue,
+					 skb) < 0)) {
 		wg_stat_inc(wg, WG_STAT_RX_QUEUE_FULL);
 		napi_schedule(&peer->napi);
 	}
@@ -440,10 +439,10 @@ err:
 	dev_kfree_skb(skb);
 }
 
-void wg_packet_receive(struct wg_device *wg, struct sk_buff *skb)
+void wg_rx_datagram(struct wg_device *wg, struct sk_buff *skb)
 {
 	enum wg_stat reason = prepare_skb_header(skb);
-	int cpu, ret = -EBUSY;
+	int ret = -EBUSY;
 
 	if (unlikely(reason != __WG_STAT_MAX)) {
 		wg_stat_inc(wg, reason);
@@ -477,12 +476,10 @@ void wg_packet_receive(struct wg_device *wg, struct sk_buff *skb)
 			goto err;
 		}
 		atomic_inc(&wg->handshake_queue_len);
-		cpu = wg_cpumask_next_online(&wg->handshake_queue.last_cpu);
-		queue_work_on(cpu, wg->handshake_receive_wq,
-			      &per_cpu_ptr(wg->handshake_queue.worker, cpu)->work);
+		wg_ring_kick(&wg->handshake_queue);
 		break;
 	case cpu_to_le32(WG_MSG_DATA):
-		PACKET_CB(skb)->ds = ip_tunnel_get_dsfield(ip_hdr(skb), skb);
+		WG_SKB_CB(skb)->ds = ip_tunnel_get_dsfield(ip_hdr(skb), skb);
 		consume_data(wg, skb);
 		break;
 	}
@@ -505,12 +502,12 @@ static void deliver(struct wg_peer *peer, struct sk_buff *skb,
 	unsigned int len, len_before_trim;
 	struct wg_peer *routed_peer;
 
-	wg_socket_set_peer_endpoint(peer, endpoint);
+	wg_endpoint_learn(peer, endpoint);
 
-	if (unlikely(wg_keypair_confirm(peer, PACKET_CB(skb)->keypair))) {
+	if (unlikely(wg_keypair_confirm(peer, WG_SKB_CB(skb)->keypair))) {
 		wg_timers_on_handshake_done(peer);
 		wg_stat_inc(wg, WG_STAT_HANDSHAKES_COMPLETED);
-		wg_packet_send_staged_packets(peer);
+		wg_tx_staged(peer);
 	}
 	keep_key_fresh(peer);
 	wg_timers_on_received(peer);
@@ -550,13 +547,13 @@ static void deliver(struct wg_peer *peer, struct sk_buff *skb,
 		if (unlikely(len < sizeof(struct iphdr) ||
 			     ip_hdr(skb)->ihl < 5 || len < ip_hdr(skb)->ihl * 4))
 			goto bad_inner;
-		if (unlikely(INET_ECN_decapsulate(skb, PACKET_CB(skb)->ds,
+		if (unlikely(INET_ECN_decapsulate(skb, WG_SKB_CB(skb)->ds,
 						  ip_hdr(skb)->tos) > 1))
 			goto bad_inner;
 	} else if (skb->protocol == htons(ETH_P_IPV6)) {
 		len = ntohs(ipv6_hdr(skb)->payload_len) +
 		      sizeof(struct ipv6hdr);
-		if (unlikely(INET_ECN_decapsulate(skb, PACKET_CB(skb)->ds,
+		if (unlikely(INET_ECN_decapsulate(skb, WG_SKB_CB(skb)->ds,
 						  ipv6_get_dsfield(ipv6_hdr(skb))) > 1))
 			goto bad_inner;
 	} else {
@@ -613,12 +610,12 @@ drop_quietly:
 	dev_kfree_skb(skb);
 }
 
-int wg_packet_rx_poll(struct napi_struct *napi, int budget)
+int wg_rx_poll(struct napi_struct *napi, int budget)
 {
 	struct wg_peer *peer = container_of(napi, struct wg_peer, napi);
 	struct wg_keypair *keypair;
 	struct wg_endpoint endpoint;
-	enum wg_packet_state state;
+	enum wg_crypt_state state;
 	struct sk_buff *skb;
 	int work_done = 0;
 
@@ -631,25 +628,25 @@ int wg_packet_rx_poll(struct napi_struct *napi, int budget)
 	 */
 	while (work_done < budget &&
 	       (skb = wg_peer_queue_dequeue_done(&peer->rx_queue)) != NULL) {
-		keypair = PACKET_CB(skb)->keypair;
-		state = atomic_read_acquire(&PACKET_CB(skb)->state);
+		keypair = WG_SKB_CB(skb)->keypair;
+		state = atomic_read_acquire(&WG_SKB_CB(skb)->state);
 
-		if (unlikely(state != WG_PACKET_CRYPTED)) {
+		if (unlikely(state != WG_CRYPT_DONE)) {
 			++peer->device->dev->stats.rx_dropped;
 			dev_kfree_skb(skb);
 		} else if (unlikely(!wg_replay_check(&keypair->s.replay,
-							       PACKET_CB(skb)->nonce))) {
+							       WG_SKB_CB(skb)->nonce))) {
 			wg_stat_inc(peer->device, WG_STAT_RX_REPLAY);
 			net_dbg_ratelimited("%s: peer %llu: replayed counter %llu\n",
 					    peer->device->dev->name,
 					    peer->internal_id,
-					    PACKET_CB(skb)->nonce);
+					    WG_SKB_CB(skb)->nonce);
 			++peer->device->dev->stats.rx_dropped;
 			dev_kfree_skb(skb);
-		} else if (unlikely(wg_socket_endpoint_from_skb(&endpoint, skb))) {
+		} else if (unlikely(wg_endpoint_of_skb(&endpoint, skb))) {
 			dev_kfree_skb(skb);
 		} else {
-			wg_reset_packet(skb, false);
+			wg_skb_scrub(skb, false);
 			deliver(peer, skb, &endpoint);
 		}
 

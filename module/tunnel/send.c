@@ -6,22 +6,22 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include "queueing.h"
+#include "ring.h"
+#include "rx.h"
+#include "tx.h"
 #include "timers.h"
 #include "tunnel.h"
 #include "peer.h"
-#include "socket.h"
+#include "outer.h"
 #include "exchange.h"
 #include "keypair.h"
 #include "limits.h"
 
-#include <linux/uio.h>
-#include <linux/inetdevice.h>
-#include <linux/socket.h>
-#include <net/ip_tunnels.h>
 #include <crypto/chacha20poly1305.h>
-#include <net/udp.h>
+#include <linux/inetdevice.h>
+#include <net/ip_tunnels.h>
 #include <net/sock.h>
+#include <net/udp.h>
 
 static void send_initiation(struct wg_peer *peer)
 {
@@ -41,22 +41,22 @@ static void send_initiation(struct wg_peer *peer)
 	wg_timers_on_traffic(peer);
 	wg_timers_on_sent(peer);
 	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
-	wg_socket_send_buffer_to_peer(peer, &packet, sizeof(packet),
+	wg_outer_send_msg(peer, &packet, sizeof(packet),
 				      WG_HANDSHAKE_TOS);
 	wg_timers_on_initiation_sent(peer);
 }
 
-void wg_packet_handshake_send_worker(struct work_struct *work)
+void wg_tx_initiation_worker(struct work_struct *work)
 {
 	struct wg_peer *peer = container_of(work, struct wg_peer,
 					    initiation_work);
 
 	send_initiation(peer);
-	/* Taken by wg_packet_send_queued_handshake_initiation(). */
+	/* Taken by wg_tx_initiation(). */
 	wg_peer_unref(peer);
 }
 
-void wg_packet_send_queued_handshake_initiation(struct wg_peer *peer,
+void wg_tx_initiation(struct wg_peer *peer,
 						bool is_retry)
 {
 	if (!is_retry)
@@ -77,7 +77,7 @@ out:
 	rcu_read_unlock_bh();
 }
 
-void wg_packet_send_handshake_response(struct wg_peer *peer)
+void wg_tx_response(struct wg_peer *peer)
 {
 	struct wg_msg_response packet;
 
@@ -94,11 +94,11 @@ void wg_packet_send_handshake_response(struct wg_peer *peer)
 	wg_timers_on_traffic(peer);
 	wg_timers_on_sent(peer);
 	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
-	wg_socket_send_buffer_to_peer(peer, &packet, sizeof(packet),
+	wg_outer_send_msg(peer, &packet, sizeof(packet),
 				      WG_HANDSHAKE_TOS);
 }
 
-void wg_packet_send_handshake_cookie(struct wg_device *wg,
+void wg_tx_cookie(struct wg_device *wg,
 				     struct sk_buff *initiating_skb,
 				     __le32 sender_index)
 {
@@ -118,7 +118,7 @@ void wg_packet_send_handshake_cookie(struct wg_device *wg,
 	wg_cookie_guard_reply(&wg->cookie_guard, &packet, sender_index, mac1,
 			      source, source_len,
 			      ktime_get_coarse_boottime_ns());
-	if (!wg_socket_send_buffer_as_reply_to_skb(wg, initiating_skb, &packet,
+	if (!wg_outer_reply(wg, initiating_skb, &packet,
 						   sizeof(packet)))
 		wg_stat_inc(wg, WG_STAT_RX_COOKIE_REPLIES_SENT);
 }
@@ -139,13 +139,13 @@ static void keep_key_fresh(struct wg_peer *peer)
 	rcu_read_unlock_bh();
 
 	if (unlikely(send))
-		wg_packet_send_queued_handshake_initiation(peer, false);
+		wg_tx_initiation(peer, false);
 }
 
 static unsigned int padding_len(struct sk_buff *skb)
 {
 	unsigned int padded, last_unit = skb->len;
-	u32 mtu = PACKET_CB(skb)->mtu;
+	u32 mtu = WG_SKB_CB(skb)->mtu;
 
 	if (unlikely(!mtu))
 		return ALIGN(last_unit, WG_PADDING) - last_unit;
@@ -167,7 +167,7 @@ static bool encrypt_packet(struct sk_buff *skb, struct wg_keypair *keypair)
 	int num_frags;
 
 	/* RFC 6040: copy ECN out, never DSCP (it would leak inner data). */
-	PACKET_CB(skb)->ds = ip_tunnel_ecn_encap(0, ip_hdr(skb), skb);
+	WG_SKB_CB(skb)->ds = ip_tunnel_ecn_encap(0, ip_hdr(skb), skb);
 
 	padding = padding_len(skb);
 	trailer_len = padding + WG_SEALED(0);
@@ -189,7 +189,7 @@ static bool encrypt_packet(struct sk_buff *skb, struct wg_keypair *keypair)
 	header = skb_push(skb, sizeof(*header));
 	header->type = cpu_to_le32(WG_MSG_DATA);
 	header->receiver = keypair->s.remote_index;
-	header->counter = cpu_to_le64(PACKET_CB(skb)->nonce);
+	header->counter = cpu_to_le64(WG_SKB_CB(skb)->nonce);
 	pskb_put(skb, trailer, trailer_len);
 
 	sg_init_table(sg, num_frags);
@@ -197,11 +197,11 @@ static bool encrypt_packet(struct sk_buff *skb, struct wg_keypair *keypair)
 			 WG_SEALED(plaintext_len)) <= 0)
 		return false;
 	return chacha20poly1305_encrypt_sg_inplace(sg, plaintext_len, NULL, 0,
-						   PACKET_CB(skb)->nonce,
+						   WG_SKB_CB(skb)->nonce,
 						   keypair->s.send.key);
 }
 
-void wg_packet_send_keepalive(struct wg_peer *peer)
+void wg_tx_keepalive(struct wg_peer *peer)
 {
 	struct sk_buff *skb;
 
@@ -213,12 +213,12 @@ void wg_packet_send_keepalive(struct wg_peer *peer)
 			return;
 		skb_reserve(skb, WG_DATA_HEADROOM);
 		skb->dev = peer->device->dev;
-		PACKET_CB(skb)->mtu = skb->dev->mtu;
+		WG_SKB_CB(skb)->mtu = skb->dev->mtu;
 		skb_queue_tail(&peer->staged, skb);
 		net_dbg_ratelimited("%s: peer %llu: sending keepalive\n",
 				    peer->device->dev->name, peer->internal_id);
 	}
-	wg_packet_send_staged_packets(peer);
+	wg_tx_staged(peer);
 }
 
 /*
@@ -245,8 +245,8 @@ static bool batch_may_link(const struct sk_buff *skb)
 static bool batch_fits(const struct sk_buff *head, const struct sk_buff *skb,
 		       unsigned int seg_len)
 {
-	return atomic_read(&PACKET_CB(skb)->state) == WG_PACKET_CRYPTED &&
-	       PACKET_CB(skb)->ds == PACKET_CB(head)->ds &&
+	return atomic_read(&WG_SKB_CB(skb)->state) == WG_CRYPT_DONE &&
+	       WG_SKB_CB(skb)->ds == WG_SKB_CB(head)->ds &&
 	       skb->len <= seg_len && head->len + skb->len <= WG_TX_BATCH_BYTES &&
 	       batch_may_link(skb);
 }
@@ -259,13 +259,13 @@ static bool batch_fits(const struct sk_buff *head, const struct sk_buff *skb,
 static struct sk_buff *batch_collect(struct sk_buff *head, unsigned int *segs,
 				     bool *data)
 {
-	struct sk_buff *skb = PACKET_CB(head)->bundle, *tail = NULL, *next;
+	struct sk_buff *skb = WG_SKB_CB(head)->bundle, *tail = NULL, *next;
 	unsigned int seg_len = head->len;
 
 	if (!batch_may_link(head))
 		return skb;
 	for (; skb && batch_fits(head, skb, seg_len); skb = next) {
-		next = PACKET_CB(skb)->bundle;
+		next = WG_SKB_CB(skb)->bundle;
 		/*
 		 * Datagrams on a frag_list own no socket memory, and the
 		 * head's truesize grows by theirs: neither may be charged.
@@ -304,7 +304,7 @@ static struct sk_buff *batch_collect(struct sk_buff *head, unsigned int *segs,
 static bool send_bundle(struct wg_peer *peer, struct sk_buff *first)
 {
 	bool batching = READ_ONCE(peer->endpoint.addr.sa_family) == AF_INET;
-	struct wg_keypair *keypair = PACKET_CB(first)->keypair;
+	struct wg_keypair *keypair = WG_SKB_CB(first)->keypair;
 	struct net_device *dev = peer->device->dev;
 	struct sk_buff *skb, *next;
 	bool data_sent = false;
@@ -313,18 +313,18 @@ static bool send_bundle(struct wg_peer *peer, struct sk_buff *first)
 		bool data = skb->len != wg_wire_data_len(0);
 		unsigned int segs = 1;
 
-		if (unlikely(atomic_read_acquire(&PACKET_CB(skb)->state) !=
-			     WG_PACKET_CRYPTED)) {
-			next = PACKET_CB(skb)->bundle;
+		if (unlikely(atomic_read_acquire(&WG_SKB_CB(skb)->state) !=
+			     WG_CRYPT_DONE)) {
+			next = WG_SKB_CB(skb)->bundle;
 			++dev->stats.tx_dropped;
 			kfree_skb(skb);
 			continue;
 		}
 		next = batching ? batch_collect(skb, &segs, &data) :
-				  PACKET_CB(skb)->bundle;
+				  WG_SKB_CB(skb)->bundle;
 		/* The device's tx counters: iptunnel_xmit() adds one. */
-		if (likely(!wg_socket_send_skb_to_peer(peer, skb,
-						       PACKET_CB(skb)->ds))) {
+		if (likely(!wg_outer_send_skb(peer, skb,
+						       WG_SKB_CB(skb)->ds))) {
 			if (segs > 1)
 				dev_sw_netstats_tx_add(dev, segs - 1, 0);
 			wg_timers_on_traffic(peer);
@@ -350,7 +350,7 @@ static void sent_bundles(struct wg_peer *peer, bool data_sent)
 
 /*
  * Lets go of WG_PEER_TX_SENDING.  A bundle done meanwhile may have had its
- * transmit work find the bit taken and return (wg_packet_tx_worker()), so
+ * transmit work find the bit taken and return (wg_tx_worker()), so
  * look at the head again once the bit is clear.
  */
 static void tx_release(struct wg_peer *peer)
@@ -432,7 +432,7 @@ static struct sk_buff *tx_send_head(struct wg_peer *peer, bool *data_sent)
 	return first;
 }
 
-void wg_packet_tx_worker(struct work_struct *work)
+void wg_tx_worker(struct work_struct *work)
 {
 	struct wg_peer *peer = container_of(work, struct wg_peer,
 					    tx_work);
@@ -476,12 +476,12 @@ void wg_packet_tx_worker(struct work_struct *work)
  * in place until we are done.
  */
 static void send_lone(struct wg_peer *peer, struct sk_buff *skb,
-		      enum wg_packet_state state)
+		      enum wg_crypt_state state)
 {
 	bool data_sent = false;
 	struct sk_buff *first;
 
-	atomic_set_release(&PACKET_CB(skb)->state, state);
+	atomic_set_release(&WG_SKB_CB(skb)->state, state);
 	if (test_and_set_bit_lock(WG_PEER_TX_SENDING, &peer->tx_flags)) {
 		wg_peer_kick_tx(peer);
 		return;
@@ -492,43 +492,42 @@ static void send_lone(struct wg_peer *peer, struct sk_buff *skb,
 		tx_move(peer);
 		return;
 	}
-	if (first == skb && state == WG_PACKET_CRYPTED)
+	if (first == skb && state == WG_CRYPT_DONE)
 		wg_stat_inc(peer->device, WG_STAT_TX_DIRECT);
 	tx_release(peer);
 	if (first)
 		sent_bundles(peer, data_sent);
 }
 
-static enum wg_packet_state encrypt_one(struct sk_buff *skb,
+static enum wg_crypt_state encrypt_one(struct sk_buff *skb,
 					struct wg_keypair *keypair)
 {
 	if (unlikely(!encrypt_packet(skb, keypair)))
-		return WG_PACKET_DEAD;
-	wg_reset_packet(skb, true);
-	return WG_PACKET_CRYPTED;
+		return WG_CRYPT_FAILED;
+	wg_skb_scrub(skb, true);
+	return WG_CRYPT_DONE;
 }
 
-void wg_packet_encrypt_worker(struct work_struct *work)
+void wg_tx_encrypt_worker(struct work_struct *work)
 {
-	struct wg_crypt_queue *queue = container_of(work,
-			struct wg_multicore_worker, work)->ptr;
+	struct wg_crypt_ring *queue = wg_ring_of(work);
 	struct sk_buff *first, *skb;
 
 	while ((first = ptr_ring_consume_bh(&queue->ring)) != NULL) {
-		struct wg_keypair *keypair = PACKET_CB(first)->keypair;
+		struct wg_keypair *keypair = WG_SKB_CB(first)->keypair;
 
 		/* The first packet's state, set last, publishes the others. */
-		for (skb = PACKET_CB(first)->bundle; skb;
-		     skb = PACKET_CB(skb)->bundle)
-			atomic_set(&PACKET_CB(skb)->state,
+		for (skb = WG_SKB_CB(first)->bundle; skb;
+		     skb = WG_SKB_CB(skb)->bundle)
+			atomic_set(&WG_SKB_CB(skb)->state,
 				   encrypt_one(skb, keypair));
-		wg_queue_enqueue_per_peer_tx(first, encrypt_one(first, keypair));
+		wg_tx_crypted(first, encrypt_one(first, keypair));
 		if (need_resched())
 			cond_resched();
 	}
 }
 
-void wg_packet_purge_staged_packets(struct wg_peer *peer)
+void wg_tx_purge_staged(struct wg_peer *peer)
 {
 	spin_lock_bh(&peer->staged.lock);
 	peer->device->dev->stats.tx_dropped +=
@@ -586,12 +585,12 @@ static unsigned int take_bundle(struct wg_peer *peer,
 			*exhausted = true;
 			break;
 		}
-		PACKET_CB(skb)->nonce = nonce;
-		PACKET_CB(skb)->keypair = keypair;
-		PACKET_CB(skb)->bundle = NULL;
-		atomic_set(&PACKET_CB(skb)->state, WG_PACKET_UNCRYPTED);
+		WG_SKB_CB(skb)->nonce = nonce;
+		WG_SKB_CB(skb)->keypair = keypair;
+		WG_SKB_CB(skb)->bundle = NULL;
+		atomic_set(&WG_SKB_CB(skb)->state, WG_CRYPT_PENDING);
 		if (last)
-			PACKET_CB(last)->bundle = skb;
+			WG_SKB_CB(last)->bundle = skb;
 		else
 			*first = skb;
 		last = skb;
@@ -600,7 +599,7 @@ static unsigned int take_bundle(struct wg_peer *peer,
 	return n;
 }
 
-void wg_packet_send_staged_packets(struct wg_peer *peer)
+void wg_tx_staged(struct wg_peer *peer)
 {
 	struct wg_device *wg = peer->device;
 	struct sk_buff *first, *lone = NULL;
@@ -614,7 +613,7 @@ void wg_packet_send_staged_packets(struct wg_peer *peer)
 	keypair = sending_keypair(peer);
 	if (unlikely(!keypair)) {
 		/* The packets stay staged until the handshake completes. */
-		wg_packet_send_queued_handshake_initiation(peer, false);
+		wg_tx_initiation(peer, false);
 		return;
 	}
 
@@ -641,9 +640,8 @@ void wg_packet_send_staged_packets(struct wg_peer *peer)
 			lone = first;
 			break;
 		}
-		if (unlikely(wg_queue_enqueue_per_device_and_peer(&wg->encrypt_queue,
-								  &peer->tx_queue, first,
-								  wg->packet_crypt_wq) < 0)) {
+		if (unlikely(wg_ring_push(&wg->encrypt_queue, &peer->tx_queue,
+					  first) < 0)) {
 			/* Left dead in the peer queue: transmit work frees it. */
 			wg_stat_add(wg, WG_STAT_TX_QUEUE_FULL, n);
 			wg_peer_kick_tx(peer);
@@ -657,6 +655,6 @@ void wg_packet_send_staged_packets(struct wg_peer *peer)
 	wg_keypair_put(keypair, false);
 	if (unlikely(exhausted)) {
 		wg_stat_inc(wg, WG_STAT_TX_KEY_EXHAUSTED);
-		wg_packet_send_queued_handshake_initiation(peer, false);
+		wg_tx_initiation(peer, false);
 	}
 }

@@ -14,8 +14,10 @@
 #include "tunnel.h"
 #include "exchange.h"
 #include "peer.h"
-#include "queueing.h"
-#include "socket.h"
+#include "ring.h"
+#include "rx.h"
+#include "tx.h"
+#include "outer.h"
 
 #include <linux/random.h>
 
@@ -95,7 +97,7 @@ static void resend_initiation(struct wg_peer *peer)
 				    dev_name_of(peer), peer->internal_id,
 				    pt->tries + 1);
 		cancel(peer, WG_TIMER_KEEPALIVE);
-		wg_packet_purge_staged_packets(peer);
+		wg_tx_purge_staged(peer);
 		start_once(peer, WG_TIMER_FORGET);
 		return;
 	}
@@ -104,13 +106,13 @@ static void resend_initiation(struct wg_peer *peer)
 			    dev_name_of(peer), peer->internal_id,
 			    pt->tries + 1);
 	/* The answer may have gone to a source address we no longer have. */
-	wg_socket_clear_peer_endpoint_src(peer);
-	wg_packet_send_queued_handshake_initiation(peer, true);
+	wg_endpoint_forget_src(peer);
+	wg_tx_initiation(peer, true);
 }
 
 static void send_keepalive(struct wg_peer *peer)
 {
-	wg_packet_send_keepalive(peer);
+	wg_tx_keepalive(peer);
 	if (peer->timers.keepalive_again) {
 		peer->timers.keepalive_again = false;
 		start(peer, WG_TIMER_KEEPALIVE);
@@ -121,8 +123,8 @@ static void rehandshake(struct wg_peer *peer)
 {
 	net_dbg_ratelimited("%s: peer %llu: our data went unanswered, new handshake\n",
 			    dev_name_of(peer), peer->internal_id);
-	wg_socket_clear_peer_endpoint_src(peer);
-	wg_packet_send_queued_handshake_initiation(peer, false);
+	wg_endpoint_forget_src(peer);
+	wg_tx_initiation(peer, false);
 }
 
 static void forget_keys(struct wg_peer *peer)
@@ -179,7 +181,7 @@ static void fired_heartbeat(struct timer_list *t)
 
 	/* Turned off since it was armed: nothing to send. */
 	if (READ_ONCE(peer->persistent_keepalive_interval))
-		wg_packet_send_keepalive(peer);
+		wg_tx_keepalive(peer);
 }
 
 static void (*const fire[WG_TIMER_KINDS])(struct timer_list *) = {

@@ -14,14 +14,13 @@
 #include "../tables/allowedips.h"
 #include "../tables/index.h"
 #include "../tables/keys.h"
-#include "queueing.h"
+#include "ring.h"
+#include "rx.h"
+#include "tx.h"
 
-#include <linux/types.h>
-#include <linux/netdevice.h>
-#include <linux/workqueue.h>
 #include <linux/mutex.h>
-#include <linux/net.h>
-#include <linux/ptr_ring.h>
+#include <linux/netdevice.h>
+#include <linux/rwsem.h>
 
 /*
  * One counter per reason a packet is dropped or a handshake refused, and
@@ -62,36 +61,61 @@ enum wg_stat {
 
 struct wg_device {
 	struct net_device *dev;
-	struct wg_crypt_queue encrypt_queue, decrypt_queue, handshake_queue;
-	struct sock __rcu *sock4, *sock6;
-	/* The namespace the sockets live in; never changes, not counted. */
-	struct net __rcu *creating_net;
-	struct wg_identity identity;
-	/* Protects identity: handshakes read it, netlink replaces it. */
-	struct rw_semaphore identity_lock;
-	struct workqueue_struct *packet_crypt_wq, *handshake_receive_wq;
-	struct workqueue_struct *handshake_send_wq;
-	struct wg_cookie_guard cookie_guard;
-	struct wg_key_table *peer_keys;
-	struct wg_index_table *indexes;
-	struct wg_allowedips peer_allowedips;
+	/* One counter per enum wg_stat, per CPU: the face sums them. */
+	u64 __percpu *stats;
+
 	/*
-	 * config_lock serialises configuration: peer list, allowed
-	 * IPs, keys, port and fwmark.  socket_update_lock protects sock4 and
-	 * sock6 writers and incoming_port.
+	 * config_lock serialises every change of the configuration: the
+	 * peer list, allowed IPs, keys, port and fwmark.
 	 */
-	struct mutex config_lock, socket_update_lock;
-	struct list_head device_list, peers;
-	atomic_t handshake_queue_len;
-	/* When the handshake queue was last found long: cookie mode. */
-	u64 last_under_load;
+	struct mutex config_lock;
+	struct list_head peers;
 	unsigned int num_peers;
 	/* Bumped on every configuration change, for split dumps. */
 	unsigned int device_update_gen;
 	u32 fwmark;
-	u16 incoming_port;
-	u64 __percpu *stats;
+	/* identity_lock: handshakes read the identity, netlink replaces it. */
+	struct rw_semaphore identity_lock;
+	struct wg_identity identity;
+	struct wg_cookie_guard cookie_guard;
+
+	/* The tables (module/tables), changed under config_lock. */
+	struct wg_allowedips peer_allowedips;
+	struct wg_index_table *indexes;
+	struct wg_key_table *peer_keys;
+
+	/* The sockets (udp.c); udp_lock orders their writers. */
+	struct mutex udp_lock;
+	struct sock __rcu *sock4, *sock6;
+	u16 listen_port;
+	/* The namespace the sockets live in; never changes, not counted. */
+	struct net __rcu *creating_net;
+
+	/* The crypt rings and their workers (ring.c, send.c, receive.c). */
+	struct workqueue_struct *packet_crypt_wq, *handshake_receive_wq;
+	struct workqueue_struct *handshake_send_wq;
+	struct wg_crypt_ring encrypt_queue, decrypt_queue, handshake_queue;
+	atomic_t handshake_queue_len;
+	/* When the handshake queue was last found long: cookie mode. */
+	u64 last_under_load;
+
+	/* On the module's list of devices (device.c). */
+	struct list_head device_list;
 };
+
+/*
+ * The tunnel's half of a device (tunnel.c): everything but the net_device.
+ * wg_tunnel_init() unwinds itself on failure; wg_tunnel_uninit() closes
+ * the sockets, retires the peers and waits for the workers.
+ */
+int wg_tunnel_init(struct wg_device *wg, struct net *net);
+void wg_tunnel_uninit(struct wg_device *wg);
+/*
+ * The device goes up (bind the sockets, send what was staged) or down
+ * (close them; every peer forgets its sessions and staged packets).
+ */
+int wg_tunnel_up(struct wg_device *wg);
+void wg_tunnel_down(struct wg_device *wg);
 
 /* created/destroyed lines that let the tests prove nothing leaked. */
 #define wg_dbg_obj(fmt, ...)                                \
