@@ -40,7 +40,7 @@ struct bench_addr {
  * (kernel_param_lock), which also guards bench_result.
  */
 static DEFINE_MUTEX(bench_lock);
-static char bench_result[160] = "not run\n";
+static char bench_result[160] = "not run";
 
 /* A random prefix of family @v6 and the first address in it. */
 static void bench_draw(struct bench_addr *a, u8 *cidr, bool v6)
@@ -133,12 +133,12 @@ static int bench_run(unsigned int prefixes)
 		goto out_table;
 	found = bench_lookup(&table, addrs, naddrs, &lookup_ns);
 	snprintf(bench_result, sizeof(bench_result),
-		 "prefixes=%u inserts_per_s=%llu lookups=%u lookups_per_s=%llu found=%u\n",
+		 "prefixes=%u inserts_per_s=%llu lookups=%u lookups_per_s=%llu found=%u",
 		 prefixes, div64_u64((u64)prefixes * NSEC_PER_SEC, insert_ns + 1),
 		 BENCH_LOOKUPS,
 		 div64_u64((u64)BENCH_LOOKUPS * NSEC_PER_SEC, lookup_ns + 1),
 		 found);
-	pr_info("table bench: %s", bench_result);
+	pr_info("table bench: %s\n", bench_result);
 
 out_table:
 	mutex_lock(&bench_lock);
@@ -165,7 +165,7 @@ static int bench_set(const char *val, const struct kernel_param *kp)
 
 static int bench_get(char *buf, const struct kernel_param *kp)
 {
-	return sysfs_emit(buf, "%s", bench_result);
+	return sysfs_emit(buf, "%s\n", bench_result);
 }
 
 static const struct kernel_param_ops bench_ops = {
