@@ -173,7 +173,7 @@ static netdev_tx_t wg_xmit(struct sk_buff *skb, struct net_device *dev)
 	while (skb_queue_len(&peer->staged) > WG_MAX_STAGED_PACKETS) {
 		dev_kfree_skb(__skb_dequeue(&peer->staged));
 		wg_stat_inc(wg, WG_STAT_TX_STAGED_OVERFLOW);
-		++dev->stats.tx_dropped;
+		wg_stat_inc(wg, WG_LINK_TX_DROPPED);
 	}
 	spin_unlock_bh(&peer->staged.lock);
 
@@ -186,7 +186,7 @@ err_put_peer:
 err_unreachable:
 	xmit_unreachable(skb);
 err:
-	++dev->stats.tx_errors;
+	wg_stat_inc(wg, WG_LINK_TX_ERRORS);
 	kfree_skb(skb);
 	return NETDEV_TX_OK;
 }
@@ -212,12 +212,36 @@ static void wg_uninit(struct net_device *dev)
 	flush_workqueue(wg->packet_crypt_wq);
 }
 
+/*
+ * ip -s link: what the kernel's UDP tunnel transmit counted in the
+ * device's tstats, plus the tunnel's own link counters.
+ */
+static void wg_get_stats64(struct net_device *dev,
+			   struct rtnl_link_stats64 *s)
+{
+	u64 c[__WG_COUNTERS - __WG_STAT_MAX];
+
+	dev_get_tstats64(dev, s);
+	wg_stats_sum(netdev_priv(dev), __WG_STAT_MAX, ARRAY_SIZE(c), c);
+#define LINK(counter) c[WG_LINK_##counter - __WG_STAT_MAX]
+	s->rx_packets += LINK(RX_PACKETS);
+	s->rx_bytes += LINK(RX_BYTES);
+	s->rx_dropped += LINK(RX_DROPPED);
+	s->rx_errors += LINK(RX_ERRORS);
+	s->rx_frame_errors += LINK(RX_FRAME_ERRORS);
+	s->rx_length_errors += LINK(RX_LENGTH_ERRORS);
+	s->tx_packets += LINK(TX_PACKETS);
+	s->tx_dropped += LINK(TX_DROPPED);
+	s->tx_errors += LINK(TX_ERRORS);
+#undef LINK
+}
+
 static const struct net_device_ops netdev_ops = {
 	.ndo_uninit = wg_uninit,
 	.ndo_open = wg_open,
 	.ndo_stop = wg_stop,
 	.ndo_start_xmit = wg_xmit,
-	.ndo_get_stats64 = dev_get_tstats64,
+	.ndo_get_stats64 = wg_get_stats64,
 };
 
 bool wg_device_is_wg(const struct net_device *dev)
@@ -246,16 +270,7 @@ static void wg_get_strings(struct net_device *dev, u32 sset, u8 *buf)
 static void wg_get_ethtool_stats(struct net_device *dev,
 				 struct ethtool_stats *stats, u64 *data)
 {
-	struct wg_device *wg = netdev_priv(dev);
-	int cpu, i;
-
-	memset(data, 0, sizeof(u64) * __WG_STAT_MAX);
-	for_each_possible_cpu(cpu) {
-		const u64 *pcpu = per_cpu_ptr(wg->stats, cpu);
-
-		for (i = 0; i < __WG_STAT_MAX; ++i)
-			data[i] += READ_ONCE(pcpu[i]);
-	}
+	wg_stats_sum(netdev_priv(dev), 0, __WG_STAT_MAX, data);
 }
 
 static const struct ethtool_ops ethtool_ops = {

@@ -34,7 +34,8 @@
 static void rx_bytes(struct wg_peer *peer, unsigned int len)
 {
 	atomic64_add(len, &peer->rx_bytes);
-	dev_sw_netstats_rx_add(peer->device->dev, len);
+	wg_stat_inc(peer->device, WG_LINK_RX_PACKETS);
+	wg_stat_add(peer->device, WG_LINK_RX_BYTES, len);
 }
 
 static size_t message_len(__le32 type)
@@ -178,8 +179,7 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 			(void *)skb->data;
 
 		if (packet_needs_cookie) {
-			wg_tx_cookie(wg, skb,
-							message->sender);
+			wg_tx_cookie(wg, skb, message->sender);
 			return;
 		}
 		peer = wg_exchange_consume_initiation(wg, message);
@@ -200,8 +200,7 @@ static void receive_handshake_packet(struct wg_device *wg, struct sk_buff *skb)
 			(void *)skb->data;
 
 		if (packet_needs_cookie) {
-			wg_tx_cookie(wg, skb,
-							message->sender);
+			wg_tx_cookie(wg, skb, message->sender);
 			return;
 		}
 		peer = wg_exchange_consume_response(wg, message);
@@ -435,7 +434,7 @@ static void consume_data(struct wg_device *wg, struct sk_buff *skb)
 err:
 	rcu_read_unlock_bh();
 	wg_peer_unref(peer);
-	++wg->dev->stats.rx_dropped;
+	wg_stat_inc(wg, WG_LINK_RX_DROPPED);
 	dev_kfree_skb(skb);
 }
 
@@ -486,7 +485,7 @@ void wg_rx_datagram(struct wg_device *wg, struct sk_buff *skb)
 	return;
 
 err:
-	++wg->dev->stats.rx_errors;
+	wg_stat_inc(wg, WG_LINK_RX_ERRORS);
 	dev_kfree_skb(skb);
 }
 
@@ -579,7 +578,7 @@ static void deliver(struct wg_peer *peer, struct sk_buff *skb,
 		 */
 		smp_rmb();
 		if (READ_ONCE(peer->is_dead)) {
-			++dev->stats.rx_dropped;
+			wg_stat_inc(wg, WG_LINK_RX_DROPPED);
 			goto drop_quietly;
 		}
 		wg_stat_inc(wg, WG_STAT_RX_SRC_NOT_ALLOWED);
@@ -591,8 +590,8 @@ static void deliver(struct wg_peer *peer, struct sk_buff *skb,
 			net_dbg_ratelimited("%s: peer %llu: source %pI6 not allowed\n",
 					    dev->name, peer->internal_id,
 					    &ipv6_hdr(skb)->saddr);
-		++dev->stats.rx_errors;
-		++dev->stats.rx_frame_errors;
+		wg_stat_inc(wg, WG_LINK_RX_ERRORS);
+		wg_stat_inc(wg, WG_LINK_RX_FRAME_ERRORS);
 		goto drop_quietly;
 	}
 
@@ -604,8 +603,8 @@ bad_inner:
 	wg_stat_inc(wg, WG_STAT_RX_BAD_INNER);
 	net_dbg_ratelimited("%s: peer %llu: invalid inner packet\n",
 			    dev->name, peer->internal_id);
-	++dev->stats.rx_errors;
-	++dev->stats.rx_length_errors;
+	wg_stat_inc(wg, WG_LINK_RX_ERRORS);
+	wg_stat_inc(wg, WG_LINK_RX_LENGTH_ERRORS);
 drop_quietly:
 	dev_kfree_skb(skb);
 }
@@ -632,7 +631,7 @@ int wg_rx_poll(struct napi_struct *napi, int budget)
 		state = atomic_read_acquire(&WG_SKB_CB(skb)->state);
 
 		if (unlikely(state != WG_CRYPT_DONE)) {
-			++peer->device->dev->stats.rx_dropped;
+			wg_stat_inc(peer->device, WG_LINK_RX_DROPPED);
 			dev_kfree_skb(skb);
 		} else if (unlikely(!wg_replay_check(&keypair->s.replay,
 							       WG_SKB_CB(skb)->nonce))) {
@@ -641,7 +640,7 @@ int wg_rx_poll(struct napi_struct *napi, int budget)
 					    peer->device->dev->name,
 					    peer->internal_id,
 					    WG_SKB_CB(skb)->nonce);
-			++peer->device->dev->stats.rx_dropped;
+			wg_stat_inc(peer->device, WG_LINK_RX_DROPPED);
 			dev_kfree_skb(skb);
 		} else if (unlikely(wg_endpoint_of_skb(&endpoint, skb))) {
 			dev_kfree_skb(skb);

@@ -41,8 +41,7 @@ static void send_initiation(struct wg_peer *peer)
 	wg_timers_on_traffic(peer);
 	wg_timers_on_sent(peer);
 	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
-	wg_outer_send_msg(peer, &packet, sizeof(packet),
-				      WG_HANDSHAKE_TOS);
+	wg_outer_send_msg(peer, &packet, sizeof(packet), WG_HANDSHAKE_TOS);
 	wg_timers_on_initiation_sent(peer);
 }
 
@@ -56,8 +55,7 @@ void wg_tx_initiation_worker(struct work_struct *work)
 	wg_peer_unref(peer);
 }
 
-void wg_tx_initiation(struct wg_peer *peer,
-						bool is_retry)
+void wg_tx_initiation(struct wg_peer *peer, bool is_retry)
 {
 	if (!is_retry)
 		peer->timers.tries = 0;
@@ -94,13 +92,11 @@ void wg_tx_response(struct wg_peer *peer)
 	wg_timers_on_traffic(peer);
 	wg_timers_on_sent(peer);
 	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
-	wg_outer_send_msg(peer, &packet, sizeof(packet),
-				      WG_HANDSHAKE_TOS);
+	wg_outer_send_msg(peer, &packet, sizeof(packet), WG_HANDSHAKE_TOS);
 }
 
-void wg_tx_cookie(struct wg_device *wg,
-				     struct sk_buff *initiating_skb,
-				     __le32 sender_index)
+void wg_tx_cookie(struct wg_device *wg, struct sk_buff *initiating_skb,
+		  __le32 sender_index)
 {
 	/* Initiations and responses both end in mac1, mac2. */
 	size_t len = ((struct wg_msg_header *)initiating_skb->data)->type ==
@@ -118,8 +114,7 @@ void wg_tx_cookie(struct wg_device *wg,
 	wg_cookie_guard_reply(&wg->cookie_guard, &packet, sender_index, mac1,
 			      source, source_len,
 			      ktime_get_coarse_boottime_ns());
-	if (!wg_outer_reply(wg, initiating_skb, &packet,
-						   sizeof(packet)))
+	if (!wg_outer_reply(wg, initiating_skb, &packet, sizeof(packet)))
 		wg_stat_inc(wg, WG_STAT_RX_COOKIE_REPLIES_SENT);
 }
 
@@ -305,7 +300,7 @@ static bool send_bundle(struct wg_peer *peer, struct sk_buff *first)
 {
 	bool batching = READ_ONCE(peer->endpoint.addr.sa_family) == AF_INET;
 	struct wg_keypair *keypair = WG_SKB_CB(first)->keypair;
-	struct net_device *dev = peer->device->dev;
+	struct wg_device *wg = peer->device;
 	struct sk_buff *skb, *next;
 	bool data_sent = false;
 
@@ -316,22 +311,21 @@ static bool send_bundle(struct wg_peer *peer, struct sk_buff *first)
 		if (unlikely(atomic_read_acquire(&WG_SKB_CB(skb)->state) !=
 			     WG_CRYPT_DONE)) {
 			next = WG_SKB_CB(skb)->bundle;
-			++dev->stats.tx_dropped;
+			wg_stat_inc(wg, WG_LINK_TX_DROPPED);
 			kfree_skb(skb);
 			continue;
 		}
 		next = batching ? batch_collect(skb, &segs, &data) :
 				  WG_SKB_CB(skb)->bundle;
 		/* The device's tx counters: iptunnel_xmit() adds one. */
-		if (likely(!wg_outer_send_skb(peer, skb,
-						       WG_SKB_CB(skb)->ds))) {
+		if (likely(!wg_outer_send_skb(peer, skb, WG_SKB_CB(skb)->ds))) {
 			if (segs > 1)
-				dev_sw_netstats_tx_add(dev, segs - 1, 0);
+				wg_stat_add(wg, WG_LINK_TX_PACKETS, segs - 1);
 			wg_timers_on_traffic(peer);
 			wg_timers_on_sent(peer);
 			data_sent |= data;
 		} else {
-			dev->stats.tx_errors += segs;
+			wg_stat_add(wg, WG_LINK_TX_ERRORS, segs);
 		}
 	}
 	wg_keypair_put(keypair, false);
@@ -500,7 +494,7 @@ static void send_lone(struct wg_peer *peer, struct sk_buff *skb,
 }
 
 static enum wg_crypt_state encrypt_one(struct sk_buff *skb,
-					struct wg_keypair *keypair)
+				       struct wg_keypair *keypair)
 {
 	if (unlikely(!encrypt_packet(skb, keypair)))
 		return WG_CRYPT_FAILED;
@@ -530,8 +524,8 @@ void wg_tx_encrypt_worker(struct work_struct *work)
 void wg_tx_purge_staged(struct wg_peer *peer)
 {
 	spin_lock_bh(&peer->staged.lock);
-	peer->device->dev->stats.tx_dropped +=
-		skb_queue_len(&peer->staged);
+	wg_stat_add(peer->device, WG_LINK_TX_DROPPED,
+		    skb_queue_len(&peer->staged));
 	__skb_queue_purge(&peer->staged);
 	spin_unlock_bh(&peer->staged.lock);
 }

@@ -109,7 +109,7 @@ int wg_tunnel_init(struct wg_device *wg, struct net *net)
 	wg_allowedips_init(&wg->peer_allowedips);
 	wg_cookie_guard_init(&wg->cookie_guard);
 
-	wg->stats = __alloc_percpu(sizeof(u64) * __WG_STAT_MAX,
+	wg->stats = __alloc_percpu(sizeof(u64) * __WG_COUNTERS,
 				   __alignof__(u64));
 	wg->peer_keys = wg_key_table_new();
 	wg->indexes = wg_index_table_new();
@@ -197,4 +197,20 @@ void wg_tunnel_down(struct wg_device *wg)
 	}
 	mutex_unlock(&wg->config_lock);
 	wg_udp_close(wg);
+}
+
+void wg_stats_sum(struct wg_device *wg, enum wg_stat first, unsigned int n,
+		  u64 *out)
+{
+	unsigned int i;
+	int cpu;
+
+	memset(out, 0, n * sizeof(*out));
+	/* Plain words, bumped only by their CPU: a read may lag, not tear. */
+	for_each_possible_cpu(cpu) {
+		const u64 *counts = per_cpu_ptr(wg->stats, cpu) + first;
+
+		for (i = 0; i < n; i++)
+			out[i] += READ_ONCE(counts[i]);
+	}
 }

@@ -56,7 +56,25 @@ enum wg_stat {
 	WG_STAT_HANDSHAKES_COMPLETED,
 	WG_STAT_TX_DIRECT,
 	WG_STAT_TX_ORDER_WAITS,
-	__WG_STAT_MAX
+	__WG_STAT_MAX,
+	/*
+	 * The link's generic counters: what the data path delivered, and
+	 * its drops in the kernel's classes.  The face reports them in the
+	 * device's rtnl_link_stats64 (ip -s link), not in ethtool -S.
+	 * Transmitted datagrams are counted by the kernel's UDP tunnel
+	 * transmit itself; WG_LINK_TX_PACKETS adds the other messages of
+	 * an outer batch, which leaves as one datagram there.
+	 */
+	WG_LINK_RX_PACKETS = __WG_STAT_MAX,
+	WG_LINK_RX_BYTES,
+	WG_LINK_RX_DROPPED,
+	WG_LINK_RX_ERRORS,
+	WG_LINK_RX_FRAME_ERRORS,
+	WG_LINK_RX_LENGTH_ERRORS,
+	WG_LINK_TX_PACKETS,
+	WG_LINK_TX_DROPPED,
+	WG_LINK_TX_ERRORS,
+	__WG_COUNTERS
 };
 
 struct wg_device {
@@ -134,6 +152,10 @@ static inline void wg_stat_inc(struct wg_device *wg, enum wg_stat stat)
 {
 	wg_stat_add(wg, stat, 1);
 }
+
+/* out[i] = counter @first + i summed over the CPUs, for i < @n. */
+void wg_stats_sum(struct wg_device *wg, enum wg_stat first, unsigned int n,
+		  u64 *out);
 
 /*
  * Queued handshakes at which the device is under load and demands cookies.
