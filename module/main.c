@@ -11,7 +11,6 @@
 #include "netlink.h"
 #include "tables/ratelimiter.h"
 #include "tables/tables.h"
-#include "tunnel/timers.h"
 
 #include <uapi/linux/wg.h>
 
@@ -19,25 +18,6 @@
 #include <linux/module.h>
 #include <net/genetlink.h>
 #include <net/rtnetlink.h>
-
-#ifdef CONFIG_WG_DEBUG
-unsigned int wg_time_divisor = 1;
-module_param_named(time_divisor, wg_time_divisor, uint, 0444);
-MODULE_PARM_DESC(time_divisor,
-		 "debug builds only: divide every protocol time by this (default 1)");
-u64 wg_rekey_after_messages = WG_REKEY_AFTER_MSGS;
-module_param_named(rekey_after_messages, wg_rekey_after_messages, ullong, 0444);
-MODULE_PARM_DESC(rekey_after_messages,
-		 "debug builds only: start a new handshake after sending this many messages with a key (default 2^60)");
-u64 wg_reject_after_messages = WG_REJECT_AFTER_MSGS;
-module_param_named(reject_after_messages, wg_reject_after_messages, ullong, 0444);
-MODULE_PARM_DESC(reject_after_messages,
-		 "debug builds only: use a key for at most this many messages (default 2^64 - 2^13 - 1)");
-unsigned int wg_under_load_handshakes = WG_MAX_QUEUED_HANDSHAKES / 8;
-module_param_named(under_load_handshakes, wg_under_load_handshakes, uint, 0644);
-MODULE_PARM_DESC(under_load_handshakes,
-		 "debug builds only: queued handshakes that make the device demand cookies (default 512)");
-#endif
 
 static bool wg_run_selftests(void)
 {
@@ -48,14 +28,6 @@ static bool wg_run_selftests(void)
 static int __init wg_mod_init(void)
 {
 	int ret;
-
-	if (!wg_time_divisor)
-		return -EINVAL;
-#ifdef CONFIG_WG_DEBUG
-	if (!wg_reject_after_messages ||
-	    wg_reject_after_messages > WG_REJECT_AFTER_MSGS)
-		return -EINVAL;
-#endif
 
 	ret = wg_ratelimiter_slab_init();
 	if (ret < 0)

@@ -17,6 +17,76 @@
 #include "tx.h"
 #include "udp.h"
 
+#include <linux/moduleparam.h>
+
+#ifdef CONFIG_WG_DEBUG
+/*
+ * Debug builds: knobs that make the protocol's times and counts small
+ * enough for the tests (timers.h, limits.h and WG_UNDER_LOAD_HANDSHAKES
+ * read them).  Out-of-range values are refused as they are parsed, which
+ * fails the module load.
+ */
+static int set_divisor(const char *val, const struct kernel_param *kp)
+{
+	unsigned int divisor;
+	int err = kstrtouint(val, 0, &divisor);
+
+	if (err)
+		return err;
+	if (!divisor)
+		return -EINVAL;
+	*(unsigned int *)kp->arg = divisor;
+	return 0;
+}
+
+static const struct kernel_param_ops divisor_ops = {
+	.set = set_divisor,
+	.get = param_get_uint,
+};
+
+unsigned int wg_time_divisor = 1;
+module_param_cb(time_divisor, &divisor_ops, &wg_time_divisor, 0444);
+MODULE_PARM_DESC(time_divisor,
+		 "debug builds only: divide every protocol time by this (default 1, not 0)");
+
+static int set_reject_after(const char *val, const struct kernel_param *kp)
+{
+	u64 limit;
+	int err = kstrtou64(val, 0, &limit);
+
+	if (err)
+		return err;
+	/* The protocol's own limit is the most a key may ever send. */
+	if (!limit || limit > WG_REJECT_AFTER_MSGS)
+		return -EINVAL;
+	*(u64 *)kp->arg = limit;
+	return 0;
+}
+
+static const struct kernel_param_ops reject_after_ops = {
+	.set = set_reject_after,
+	.get = param_get_ullong,
+};
+
+u64 wg_reject_after_messages = WG_REJECT_AFTER_MSGS;
+module_param_cb(reject_after_messages, &reject_after_ops,
+		&wg_reject_after_messages, 0444);
+MODULE_PARM_DESC(reject_after_messages,
+		 "debug builds only: use a key for at most this many messages (1 to 2^64 - 2^13 - 1, the default)");
+
+u64 wg_rekey_after_messages = WG_REKEY_AFTER_MSGS;
+module_param_named(rekey_after_messages, wg_rekey_after_messages, ullong,
+		   0444);
+MODULE_PARM_DESC(rekey_after_messages,
+		 "debug builds only: start a new handshake after sending this many messages with a key (default 2^60)");
+
+unsigned int wg_under_load_handshakes = WG_MAX_QUEUED_HANDSHAKES / 8;
+module_param_named(under_load_handshakes, wg_under_load_handshakes, uint,
+		   0644);
+MODULE_PARM_DESC(under_load_handshakes,
+		 "debug builds only: queued handshakes that make the device demand cookies (default 512)");
+#endif
+
 /* The three work queues; NULL entries are skipped, so a partial set goes. */
 static void drop_workqueues(struct wg_device *wg)
 {

@@ -5,7 +5,7 @@
 # and unloads.
 . /selftests/lib.sh
 
-ktap_plan 7
+ktap_plan 8
 
 t_modprobe()
 {
@@ -70,6 +70,26 @@ no_wg1()
 	! $IP -o link show | grep -q ' wg1[:@]'
 }
 
+# A debug build's knobs are checked as they are parsed: a divisor of 0 or
+# a key limit of 0 or beyond the protocol's REJECT_AFTER_MESSAGES
+# (2^64 - 2^13 - 1) fails the load; the limits themselves load.
+t_bad_params()
+{
+	# (bash arithmetic is signed 64-bit: the numbers stay strings)
+	local p max=18446744073709543423
+	modinfo -p "$WG_MODULE" | grep -q '^time_divisor:' ||
+		skip "not a debug build (no time_divisor)"
+	for p in time_divisor=0 reject_after_messages=0 \
+		 reject_after_messages=18446744073709543424; do
+		expect_fail modprobe "$WG_MODULE" "$p"
+		expect_fail test -e "/sys/module/$WG_MODULE"
+	done
+	modprobe "$WG_MODULE" time_divisor=1 reject_after_messages=$max
+	assert_eq "$(cat /sys/module/$WG_MODULE/parameters/reject_after_messages)" "$max" \
+		"reject_after_messages"
+	modprobe -r "$WG_MODULE"
+}
+
 t_rmmod()
 {
 	modprobe -r "$WG_MODULE"
@@ -83,4 +103,5 @@ run_case "link is none/POINTOPOINT/NOARP, mtu 1420" t_link_props
 run_case "ip link del" t_link_del
 run_case "device in a namespace goes away with it" t_link_in_netns
 run_case "rmmod $WG_MODULE" t_rmmod
+run_case "debug parameters out of range refuse the load" t_bad_params
 ktap_finished
