@@ -105,8 +105,6 @@ static void xmit_unreachable(struct sk_buff *skb)
 static netdev_tx_t wg_xmit(struct sk_buff *skb, struct net_device *dev)
 {
 	struct wg_device *wg = netdev_priv(dev);
-	struct sk_buff_head packets;
-	struct sk_buff *next;
 	struct wg_peer *peer;
 	/* Of the peer's endpoint, and the inner route's MTU. */
 	sa_family_t family;
@@ -142,42 +140,10 @@ static netdev_tx_t wg_xmit(struct sk_buff *skb, struct net_device *dev)
 
 	mtu = skb_valid_dst(skb) ? dst_mtu(skb_dst(skb)) : dev->mtu;
 
-	__skb_queue_head_init(&packets);
-	if (!skb_is_gso(skb)) {
-		skb_mark_not_on_list(skb);
-	} else {
-		struct sk_buff *segs = skb_gso_segment(skb, 0);
-
-		if (IS_ERR_OR_NULL(segs)) {
-			wg_stat_inc(wg, WG_STAT_TX_NOMEM);
-			goto err_put_peer;
-		}
-		dev_kfree_skb(skb);
-		skb = segs;
+	if (unlikely(!wg_tx_stage(peer, skb, mtu))) {
+		wg_stat_inc(wg, WG_STAT_TX_NOMEM);
+		goto err_put_peer;
 	}
-
-	skb_list_walk_safe(skb, skb, next) {
-		skb_mark_not_on_list(skb);
-		skb = skb_share_check(skb, GFP_ATOMIC);
-		if (unlikely(!skb))
-			continue;
-		/* The route of the inner packet means nothing after this. */
-		skb_dst_drop(skb);
-		WG_SKB_CB(skb)->mtu = mtu;
-		__skb_queue_tail(&packets, skb);
-	}
-
-	spin_lock_bh(&peer->staged.lock);
-	skb_queue_splice_tail(&packets, &peer->staged);
-	/* Without a session the queue only grows: keep the newest packets. */
-	while (skb_queue_len(&peer->staged) > WG_MAX_STAGED_PACKETS) {
-		dev_kfree_skb(__skb_dequeue(&peer->staged));
-		wg_stat_inc(wg, WG_STAT_TX_STAGED_OVERFLOW);
-		wg_stat_inc(wg, WG_LINK_TX_DROPPED);
-	}
-	spin_unlock_bh(&peer->staged.lock);
-
-	wg_tx_staged(peer);
 	wg_peer_unref(peer);
 	return NETDEV_TX_OK;
 
@@ -311,23 +277,29 @@ static void wg_setup(struct net_device *dev)
 					   NETIF_F_HIGHDMA;
 	struct wg_device *wg = netdev_priv(dev);
 
-	dev->netdev_ops = &netdev_ops;
-	dev->ethtool_ops = &ethtool_ops;
-	dev->header_ops = &ip_tunnel_header_ops;
-	dev->hard_header_len = 0;
-	dev->addr_len = 0;
-	dev->needed_headroom = WG_DATA_HEADROOM;
-	dev->needed_tailroom = WG_SEALED(WG_PADDING);
+	/*
+	 * A point-to-point IP link without a link-layer header or address
+	 * (hard_header_len and addr_len stay 0 from alloc_netdev()).
+	 */
 	dev->type = ARPHRD_NONE;
 	dev->flags = IFF_POINTOPOINT | IFF_NOARP;
+	dev->header_ops = &ip_tunnel_header_ops;
+	SET_NETDEV_DEVTYPE(dev, &device_type);
+	/* What it does: up, down, transmit; counters for ip and ethtool. */
+	dev->netdev_ops = &netdev_ops;
+	dev->ethtool_ops = &ethtool_ops;
+	/* No qdisc and no transmit lock: the tunnel queues per peer. */
 	dev->priv_flags |= IFF_NO_QUEUE;
 	wg_compat_set_lltx(dev);
+	/* Room for the outer headers in front and the tag behind. */
+	dev->needed_headroom = WG_DATA_HEADROOM;
+	dev->needed_tailroom = WG_SEALED(WG_PADDING);
+	dev->mtu = ETH_DATA_LEN - overhead;
+	dev->max_mtu = round_down(INT_MAX, WG_PADDING) - overhead;
+	/* Whatever the stack hands over, wg_xmit() segments and sums. */
 	dev->features |= features;
 	dev->hw_features |= features;
 	dev->hw_enc_features |= features;
-	dev->mtu = ETH_DATA_LEN - overhead;
-	dev->max_mtu = round_down(INT_MAX, WG_PADDING) - overhead;
-	SET_NETDEV_DEVTYPE(dev, &device_type);
 	/* ICMP errors for the sender need the inner packet's route. */
 	netif_keep_dst(dev);
 
@@ -399,19 +371,14 @@ static struct rtnl_link_ops link_ops_wireguard __read_mostly = {
 static void __net_exit wg_netns_pre_exit(struct net *net)
 {
 	struct wg_device *wg;
-	struct wg_peer *peer;
 
 	rtnl_lock();
 	list_for_each_entry(wg, &device_list, device_list) {
-		if (rcu_access_pointer(wg->creating_net) != net)
-			continue;
-		netif_carrier_off(wg->dev);
-		mutex_lock(&wg->config_lock);
-		rcu_assign_pointer(wg->creating_net, NULL);
-		wg_udp_close(wg);
-		list_for_each_entry(peer, &wg->peers, device_link)
-			wg_endpoint_forget_src(peer);
-		mutex_unlock(&wg->config_lock);
+		/* Only the devices whose sockets live in @net. */
+		if (rcu_access_pointer(wg->creating_net) == net) {
+			netif_carrier_off(wg->dev);
+			wg_tunnel_orphan(wg);
+		}
 	}
 	rtnl_unlock();
 }
@@ -422,31 +389,29 @@ static struct pernet_operations pernet_ops = {
 
 int __init wg_device_init(void)
 {
-	int ret;
+	int err = register_pernet_device(&pernet_ops);
 
-	ret = register_pernet_device(&pernet_ops);
-	if (ret)
-		return ret;
-
-	ret = rtnl_link_register(&link_ops);
-	if (ret)
-		goto err_unregister_pernet;
-
-	ret = rtnl_link_register(&link_ops_wireguard);
-	if (!ret)
-		have_link_ops_wireguard = true;
-	else if (ret == -EEXIST)
+	if (err)
+		return err;
+	err = rtnl_link_register(&link_ops);
+	if (err)
+		goto undo_pernet;
+	/*
+	 * The second kind is a courtesy to wg-quick, networkd and NM: if
+	 * the in-tree module holds it, "wg" alone will do.
+	 */
+	err = rtnl_link_register(&link_ops_wireguard);
+	have_link_ops_wireguard = !err;
+	if (err == -EEXIST) {
 		pr_info("link kind \"wireguard\" is taken (by the in-tree wireguard module?); only \"wg\" is available\n");
-	else
-		goto err_unregister_link;
-
-	return 0;
-
-err_unregister_link:
+		return 0;
+	}
+	if (!err)
+		return 0;
 	rtnl_link_unregister(&link_ops);
-err_unregister_pernet:
+undo_pernet:
 	unregister_pernet_device(&pernet_ops);
-	return ret;
+	return err;
 }
 
 void wg_device_uninit(void)

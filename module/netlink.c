@@ -1015,31 +1015,28 @@ out_wipe:
 	return ret;
 }
 
+/*
+ * Both commands need CAP_NET_ADMIN in the device's user namespace.  GET is
+ * a dump only (a device's peers may not fit one message); SET is a do.
+ */
 static const struct genl_ops wg_genl_ops[] = {
-	{
-		.cmd = WG_CMD_GET_DEVICE,
-		.start = wg_get_device_start,
-		.dumpit = wg_get_device_dump,
-		.done = wg_get_device_done,
-		.flags = GENL_UNS_ADMIN_PERM,
-	}, {
-		.cmd = WG_CMD_SET_DEVICE,
-		.doit = wg_set_device,
-		.flags = GENL_UNS_ADMIN_PERM,
-	},
+	{ .cmd = WG_CMD_SET_DEVICE, .flags = GENL_UNS_ADMIN_PERM,
+	  .doit = wg_set_device },
+	{ .cmd = WG_CMD_GET_DEVICE, .flags = GENL_UNS_ADMIN_PERM,
+	  .start = wg_get_device_start, .dumpit = wg_get_device_dump,
+	  .done = wg_get_device_done },
 };
 
 static struct genl_family wg_genl_family __ro_after_init = {
-	.ops = wg_genl_ops,
-	.n_ops = ARRAY_SIZE(wg_genl_ops),
-	.resv_start_op = WG_CMD_SET_DEVICE + 1,
-	.name = WG_GENL_NAME,
-	.version = WG_GENL_VERSION,
-	.maxattr = WGDEVICE_A_MAX,
-	.policy = device_policy,
-	.netnsok = true,
-	.parallel_ops = true,
+	/* Family "wireguard" version 1, as wireguard-tools expects. */
+	.name = WG_GENL_NAME, .version = WG_GENL_VERSION,
 	.module = THIS_MODULE,
+	.ops = wg_genl_ops, .n_ops = ARRAY_SIZE(wg_genl_ops),
+	/* Strict validation for every command above SET (none yet). */
+	.resv_start_op = WG_CMD_SET_DEVICE + 1,
+	.policy = device_policy, .maxattr = WGDEVICE_A_MAX,
+	/* Devices in any namespace; requests need no genl_mutex. */
+	.netnsok = true, .parallel_ops = true,
 };
 
 int __init wg_genetlink_init(void)

@@ -521,6 +521,50 @@ void wg_tx_encrypt_worker(struct work_struct *work)
 	}
 }
 
+bool wg_tx_stage(struct wg_peer *peer, struct sk_buff *skb, u32 mtu)
+{
+	struct wg_device *wg = peer->device;
+	struct sk_buff *seg, *rest;
+	struct sk_buff_head segs;
+	unsigned int dropped = 0;
+
+	if (skb_is_gso(skb)) {
+		struct sk_buff *cut = skb_gso_segment(skb, 0);
+
+		if (IS_ERR_OR_NULL(cut))
+			return false;
+		consume_skb(skb);
+		skb = cut;
+	} else {
+		skb_mark_not_on_list(skb);
+	}
+
+	__skb_queue_head_init(&segs);
+	skb_list_walk_safe(skb, seg, rest) {
+		skb_mark_not_on_list(seg);
+		seg = skb_share_check(seg, GFP_ATOMIC);
+		if (unlikely(!seg))
+			continue;
+		/* Inside the tunnel the inner packet's route means nothing. */
+		skb_dst_drop(seg);
+		WG_SKB_CB(seg)->mtu = mtu;
+		__skb_queue_tail(&segs, seg);
+	}
+
+	spin_lock_bh(&peer->staged.lock);
+	skb_queue_splice_tail(&segs, &peer->staged);
+	/* Without a session the queue only grows: keep the newest packets. */
+	for (; skb_queue_len(&peer->staged) > WG_MAX_STAGED_PACKETS; dropped++)
+		kfree_skb(__skb_dequeue(&peer->staged));
+	spin_unlock_bh(&peer->staged.lock);
+	if (dropped) {
+		wg_stat_add(wg, WG_STAT_TX_STAGED_OVERFLOW, dropped);
+		wg_stat_add(wg, WG_LINK_TX_DROPPED, dropped);
+	}
+	wg_tx_staged(peer);
+	return true;
+}
+
 void wg_tx_purge_staged(struct wg_peer *peer)
 {
 	spin_lock_bh(&peer->staged.lock);

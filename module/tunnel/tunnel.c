@@ -10,6 +10,7 @@
 
 #include "../tables/ratelimiter.h"
 #include "exchange.h"
+#include "outer.h"
 #include "peer.h"
 #include "ring.h"
 #include "rx.h"
@@ -283,4 +284,17 @@ void wg_stats_sum(struct wg_device *wg, enum wg_stat first, unsigned int n,
 		for (i = 0; i < n; i++)
 			out[i] += READ_ONCE(counts[i]);
 	}
+}
+
+void wg_tunnel_orphan(struct wg_device *wg)
+{
+	struct wg_peer *peer;
+
+	mutex_lock(&wg->config_lock);
+	/* wg_udp_open() fails from now on: there is no namespace to bind in. */
+	rcu_assign_pointer(wg->creating_net, NULL);
+	wg_udp_close(wg);
+	list_for_each_entry(peer, &wg->peers, device_link)
+		wg_endpoint_forget_src(peer);
+	mutex_unlock(&wg->config_lock);
 }

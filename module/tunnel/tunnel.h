@@ -134,6 +134,11 @@ void wg_tunnel_uninit(struct wg_device *wg);
  */
 int wg_tunnel_up(struct wg_device *wg);
 void wg_tunnel_down(struct wg_device *wg);
+/*
+ * The namespace the sockets live in is going: close them for good and
+ * forget every peer's source address (it was one of that namespace's).
+ */
+void wg_tunnel_orphan(struct wg_device *wg);
 
 /* created/destroyed lines that let the tests prove nothing leaked. */
 #define wg_dbg_obj(fmt, ...)                                \

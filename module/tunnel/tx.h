@@ -22,7 +22,13 @@ void wg_tx_cookie(struct wg_device *wg, struct sk_buff *in_skb,
 		  __le32 sender_index);
 void wg_tx_keepalive(struct wg_peer *peer);
 
-/* Data: what the device staged for @peer, encrypted and sent in order. */
+/*
+ * Data.  wg_tx_stage() takes a packet from the device for @peer (cut into
+ * segments if it is GSO, each to leave within @mtu), stages it and sends
+ * what a session allows; false, @skb untouched, if it could not be cut.
+ * wg_tx_staged() sends what is staged, in order.
+ */
+bool wg_tx_stage(struct wg_peer *peer, struct sk_buff *skb, u32 mtu);
 void wg_tx_staged(struct wg_peer *peer);
 void wg_tx_purge_staged(struct wg_peer *peer);
 void wg_tx_encrypt_worker(struct work_struct *work);
