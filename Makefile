@@ -12,6 +12,10 @@
 
 KERNELRELEASE_RUNNING := $(shell uname -r)
 KDIR ?= /lib/modules/$(KERNELRELEASE_RUNNING)/build
+# The release modules_install installs for: the <version> of a KDIR
+# /lib/modules/<version>/build (Debian's headers say 6.1.192 in
+# kernel.release but install to 6.1.0-N-amd64), else kernel.release.
+KVER = $(if $(filter /lib/modules/%/build,$(KDIR)),$(patsubst /lib/modules/%/build,%,$(KDIR)),$(shell cat $(KDIR)/include/config/kernel.release))
 WG_VERSION := $(shell sed -n 's/^WG_VERSION := //p' $(CURDIR)/Kbuild)
 WG_DEBUG ?= 0
 PREFIX ?= /usr
@@ -29,7 +33,7 @@ clean:
 
 install: module
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
-	depmod -a $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null || echo $(KERNELRELEASE_RUNNING))
+	depmod -a $(KVER)
 	@echo "To make wg the provider of the 'wireguard' netlink family and link kind:"
 	@echo "  make install-modprobe-conf"
 
