@@ -63,11 +63,23 @@ iperf_bytes()
 		END { if (got == "" || sent == "") exit 1; print got, sent, retr + 0 }' /tmp/iperf-v6.json
 }
 
-# rx_drops_moved REGEX: our wg0's rx_ counters matching REGEX that are not
-# zero, as "name value" pairs (empty when none moved).
+# rx_drops_mark: remember our wg0's counters now, for rx_drops_moved.
+# (Our wg0 is made anew before VM B's: a message VM B's old wg0 still
+# sends under its old session, a late TCP segment of the last case,
+# rightly counts as rx_no_keypair before the case begins.)
+rx_drops_mark()
+{
+	ethtool -S wg0 >/tmp/rx-drops-mark
+}
+
+# rx_drops_moved REGEX: our wg0's rx_ counters matching REGEX that moved
+# since rx_drops_mark, as "name delta" pairs (empty when none moved).
 rx_drops_moved()
 {
-	ethtool -S wg0 | awk -v re="^rx_($1)" '$1 ~ re && $2 != 0 { printf "%s%s %s", sep, $1, $2; sep = ", " }'
+	ethtool -S wg0 | awk -v re="^rx_($1)" '
+		NR == FNR { base[$1] = $2; next }
+		$1 ~ re && $2 != base[$1] { printf "%s%s +%d", sep, $1, $2 - base[$1]; sep = ", " }' \
+		/tmp/rx-drops-mark -
 }
 
 # --- cases ------------------------------------------------------------------
@@ -101,6 +113,7 @@ t_v6_we_initiate()
 t_v6_iperf()
 {
 	local up down rx0 tx0 rx tx up_sent up_retr down_sent down_retr max_tx max_rx
+	rx_drops_mark
 	read -r rx0 tx0 <<<"$(a_field transfer "$INTEROP_B_PUB")"
 	read -r up up_sent up_retr <<<"$(iperf_bytes -c "$INTEROP_B_TUN" -t 3)"
 	read -r down down_sent down_retr <<<"$(iperf_bytes -c "$INTEROP_B_TUN" -t 3 -R)"
@@ -205,6 +218,7 @@ ping_count()
 t_two_peers_iperf()
 {
 	local b1 b2 t1 t2
+	rx_drops_mark
 	read -r _ t2 <<<"$(a_field transfer "$B2_PUB")"
 	read -r b1 _ <<<"$(iperf_bytes -c "$INTEROP_B_TUN" -t 2)"
 	read -r _ t1 <<<"$(a_field transfer "$B2_PUB")"
