@@ -12,7 +12,6 @@
 #include "tunnel/peer.h"
 #include "tunnel/ring.h"
 #include "tunnel/tx.h"
-#include "tunnel/udp.h"
 
 #include <linux/ethtool.h>
 #include <linux/icmp.h>
@@ -167,15 +166,7 @@ err:
  */
 static void wg_uninit(struct net_device *dev)
 {
-	struct wg_device *wg = netdev_priv(dev);
-
-	mutex_lock(&wg->config_lock);
-	wg_udp_close(wg);
-	wg_peer_retire_all(wg);
-	mutex_unlock(&wg->config_lock);
-	flush_workqueue(wg->handshake_receive_wq);
-	flush_workqueue(wg->handshake_send_wq);
-	flush_workqueue(wg->packet_crypt_wq);
+	wg_tunnel_quiesce(netdev_priv(dev));
 }
 
 /*

@@ -208,11 +208,26 @@ undo_tables:
 	return err;
 }
 
+void wg_tunnel_quiesce(struct wg_device *wg)
+{
+	mutex_lock(&wg->config_lock);
+	wg_udp_close(wg);
+	wg_peer_retire_all(wg);
+	mutex_unlock(&wg->config_lock);
+	flush_workqueue(wg->handshake_receive_wq);
+	flush_workqueue(wg->handshake_send_wq);
+	flush_workqueue(wg->packet_crypt_wq);
+}
+
 void wg_tunnel_uninit(struct wg_device *wg)
 {
 	mutex_lock(&wg->config_lock);
 	rcu_assign_pointer(wg->creating_net, NULL);
 	wg->listen_port = 0;
+	/*
+	 * wg_tunnel_quiesce() did these two if the device was registered;
+	 * again for a peer a racing netlink request may have added since.
+	 */
 	wg_udp_close(wg);
 	wg_peer_retire_all(wg);
 	wg_allowedips_free(&wg->peer_allowedips, &wg->config_lock);

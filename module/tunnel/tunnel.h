@@ -129,6 +129,12 @@ struct wg_device {
 int wg_tunnel_init(struct wg_device *wg, struct net *net);
 void wg_tunnel_uninit(struct wg_device *wg);
 /*
+ * The device is being unregistered: close the sockets, retire the peers
+ * and let queued work finish, so that nothing holds the device any more.
+ * wg_tunnel_uninit() frees the rest later.
+ */
+void wg_tunnel_quiesce(struct wg_device *wg);
+/*
  * The device goes up (bind the sockets, send what was staged) or down
  * (close them; every peer forgets its sessions and staged packets).
  */
