@@ -419,10 +419,11 @@ base_initramfs()
 	echo "$dir"
 }
 
-# make_initrd REL MODDIR KO OUT: base + overlay (init, tests, wg.ko).
+# make_initrd REL MODDIR KO OUT [DEBUG_KO]: base + overlay (init, tests,
+# wg.ko; DEBUG_KO, the bench's debug build, as selftests/wg-debug.ko).
 make_initrd()
 {
-	local rel=$1 kmods=$2 ko=$3 out=$4 base ov md
+	local rel=$1 kmods=$2 ko=$3 out=$4 debug_ko=${5:-} base ov md
 	base=$(base_initramfs "$rel" "$kmods")
 	ov=$(mktemp -d /tmp/wg-overlay.XXXXXX)
 	# The archive's "." becomes the guest's "/": mktemp made it 0700.
@@ -463,7 +464,7 @@ make_initrd()
 		rm -rf "$md"
 	fi
 	# The bench's debug build, loaded by path (insmod), never by modprobe.
-	if [ -n "${debug_ko:-}" ]; then
+	if [ -n "$debug_ko" ]; then
 		cp "$debug_ko" "$ov/selftests/wg-debug.ko"
 	fi
 	{
@@ -991,7 +992,7 @@ for line in "${selected[@]}"; do
 	fi
 
 	say "$rel: packing initramfs"
-	make_initrd "$rel" "$kmods" "$ko" "$out/initrd.cpio"
+	make_initrd "$rel" "$kmods" "$ko" "$out/initrd.cpio" "$debug_ko"
 
 	case $cmd in
 	check)
