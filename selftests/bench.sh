@@ -31,7 +31,9 @@
 #                            2: only TCP 1 flow both ways, in-tree and wg,
 #                            reps times (a quick comparison);
 #                            3: only the ping row, in-tree, wireguard-go
-#                            and wg, reps times
+#                            and wg, reps times; 5: profile wg setconf of
+#                            the prefixes over the peers (the memory
+#                            row's step), in-tree and wg
 #
 # Output: the table between "BENCH-TABLE-BEGIN" and "BENCH-TABLE-END", and
 # every figure as one line "BENCH-JSON {...}"; run.sh copies both out of the
@@ -750,6 +752,40 @@ t_profile()
 	echo "softnet backlog drops: $d"
 }
 
+# t_profile_setconf COLUMN: where `wg setconf` of PREFIXES prefixes over
+# PEERS existing peers (the memory row's timed step) spends its time:
+# perf's samples of both vCPUs, by symbol and by command.
+t_profile_setconf()
+{
+	local col=$1 kind t0 t1
+	trap bench_cleanup EXIT
+	command -v perf >/dev/null || { echo "perf missing in the guest"; return 1; }
+	if [ "$col" = wg ]; then
+		use_module "$WG_MODULE"
+		kind=$WG_KIND
+	else
+		use_module wireguard
+		kind=wireguard
+	fi
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	echo -1 >/proc/sys/kernel/perf_event_paranoid
+	$IP link add wgmem type "$kind"
+	_case_links="$_case_links wgmem"
+	$WG setconf wgmem $B/mem-peers.conf
+	settle
+	t0=${EPOCHREALTIME/./}
+	perf record -q -a -e cpu-clock -F 997 -o "$B/perf-set-$col.data" \
+		-- $WG setconf wgmem $B/mem-prefixes.conf 2>"$B/perf-set-$col.err"
+	t1=${EPOCHREALTIME/./}
+	echo "$col: setconf of $PREFIXES prefixes over $PEERS peers took $(((t1 - t0) / 1000)) ms under perf"
+	perf report -i "$B/perf-set-$col.data" --stdio --no-children \
+		--sort dso,sym --percent-limit 0.5 2>/dev/null | grep -v '^#' | grep -v '^$'
+	echo "$col: by command:"
+	perf report -i "$B/perf-set-$col.data" --stdio --no-children \
+		--sort comm --percent-limit 1 2>/dev/null | grep -v '^#' | grep -v '^$'
+	$IP link del wgmem
+}
+
 # t_rates: TCP 1 flow a->b and b->a through in-tree and wg, alternating,
 # REPS times: a quick comparison while trying a change.
 t_rates()
@@ -801,13 +837,16 @@ if [ "$PROFILE" = 4 ]; then
 	ktap_finished
 	exit
 elif [ "$PROFILE" != 0 ]; then
-	ktap_plan $((PROFILE == 1 ? 3 : 2))
+	ktap_plan $((PROFILE == 1 || PROFILE == 5 ? 3 : 2))
 	run_case "prepare keys and configurations" t_prepare
 	case $PROFILE in
 	1)
 		run_case "profile: in-tree wireguard" t_profile intree
 		run_case "profile: wg" t_profile wg ;;
 	2) run_case "rates: TCP 1 flow, in-tree and wg" t_rates ;;
+	5)
+		run_case "profile setconf: in-tree wireguard" t_profile_setconf intree
+		run_case "profile setconf: wg" t_profile_setconf wg ;;
 	*) run_case "pings: in-tree, wireguard-go and wg" t_pings ;;
 	esac
 	ktap_finished

@@ -47,6 +47,7 @@
 #                          of the table; =2: TCP 1 flow rates only (quick A/B);
 #                          =3: the ping row only (in-tree, wireguard-go, wg);
 #                          =4: handshakes, memory and prefixes set (in-tree, wg)
+#                          =5: profile wg setconf of the prefixes (in-tree, wg)
 #   WG_BENCH_TIMEOUT=3600  guest-side limit of the bench, seconds
 #   WG_DEBUG_LANE=0|1      the debug-kernel lane (default: 0 for check, 1 for
 #                          check-debug and check-all): selftests/debug-kernel.sh
