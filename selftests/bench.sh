@@ -368,38 +368,37 @@ slabtop()
 		"$B/slabinfo.0" /proc/slabinfo | sort -k2 -rn | head -n 6
 }
 
-# memory COLUMN KIND: Slab (and percpu + vmalloc) growth of a device given
-# PEERS peers, then PREFIXES prefixes spread over them.
+# memory COLUMN KIND REP: Slab (and percpu + vmalloc) growth of a device
+# given PEERS peers, then PREFIXES prefixes spread over them; REP 1 also
+# lists the caches that grew.
 memory()
 {
-	local col=$1 kind=$2 rep s0 s1 s2 o0 o1 o2 t0 t1
-	for rep in $(seq "$REPS"); do
-		$IP link add wgmem type "$kind"
-		_case_links="$_case_links wgmem"
-		settle
-		cat /proc/slabinfo >"$B/slabinfo.0" 2>/dev/null || true
-		s0=$(meminfo Slab) o0=$(($(meminfo Percpu) + $(meminfo VmallocUsed)))
-		$WG setconf wgmem $B/mem-peers.conf
-		settle
-		s1=$(meminfo Slab) o1=$(($(meminfo Percpu) + $(meminfo VmallocUsed)))
-		[ "$rep" != 1 ] || { echo "$col: caches grown by $PEERS peers:"; slabtop; }
-		cat /proc/slabinfo >"$B/slabinfo.0" 2>/dev/null || true
-		# The prefixes' insertion rate, through netlink as users set
-		# them (bash's clock, microseconds).
-		t0=${EPOCHREALTIME/./}
-		$WG setconf wgmem $B/mem-prefixes.conf
-		t1=${EPOCHREALTIME/./}
-		settle
-		s2=$(meminfo Slab) o2=$(($(meminfo Percpu) + $(meminfo VmallocUsed)))
-		[ "$rep" != 1 ] || { echo "$col: caches grown by $PREFIXES prefixes:"; slabtop; }
-		$IP link del wgmem
-		record "$col" mem_peer $(((s1 - s0) * 1024 / PEERS))
-		record "$col" mem_prefix $(((s2 - s1) * 1024 / PREFIXES))
-		record "$col" mem_peer_other $(((o1 - o0) * 1024 / PEERS))
-		record "$col" mem_prefix_other $(((o2 - o1) * 1024 / PREFIXES))
-		record "$col" prefix_rate $((PREFIXES * 1000000 / (t1 - t0 + 1)))
-		echo "$col: slab +$((s1 - s0)) kB for $PEERS peers, +$((s2 - s1)) kB for $PREFIXES prefixes; percpu+vmalloc +$((o1 - o0)) kB, +$((o2 - o1)) kB"
-	done
+	local col=$1 kind=$2 rep=$3 s0 s1 s2 o0 o1 o2 t0 t1
+	$IP link add wgmem type "$kind"
+	_case_links="$_case_links wgmem"
+	settle
+	cat /proc/slabinfo >"$B/slabinfo.0" 2>/dev/null || true
+	s0=$(meminfo Slab) o0=$(($(meminfo Percpu) + $(meminfo VmallocUsed)))
+	$WG setconf wgmem $B/mem-peers.conf
+	settle
+	s1=$(meminfo Slab) o1=$(($(meminfo Percpu) + $(meminfo VmallocUsed)))
+	[ "$rep" != 1 ] || { echo "$col: caches grown by $PEERS peers:"; slabtop; }
+	cat /proc/slabinfo >"$B/slabinfo.0" 2>/dev/null || true
+	# The prefixes' insertion rate, through netlink as users set
+	# them (bash's clock, microseconds).
+	t0=${EPOCHREALTIME/./}
+	$WG setconf wgmem $B/mem-prefixes.conf
+	t1=${EPOCHREALTIME/./}
+	settle
+	s2=$(meminfo Slab) o2=$(($(meminfo Percpu) + $(meminfo VmallocUsed)))
+	[ "$rep" != 1 ] || { echo "$col: caches grown by $PREFIXES prefixes:"; slabtop; }
+	$IP link del wgmem
+	record "$col" mem_peer $(((s1 - s0) * 1024 / PEERS))
+	record "$col" mem_prefix $(((s2 - s1) * 1024 / PREFIXES))
+	record "$col" mem_peer_other $(((o1 - o0) * 1024 / PEERS))
+	record "$col" mem_prefix_other $(((o2 - o1) * 1024 / PREFIXES))
+	record "$col" prefix_rate $((PREFIXES * 1000000 / (t1 - t0 + 1)))
+	echo "$col: slab +$((s1 - s0)) kB for $PEERS peers, +$((s2 - s1)) kB for $PREFIXES prefixes; percpu+vmalloc +$((o1 - o0)) kB, +$((o2 - o1)) kB; prefixes set in $(((t1 - t0) / 1000)) ms"
 }
 
 # --- cases ------------------------------------------------------------------
@@ -482,17 +481,34 @@ t_handshakes()
 	handshakes "$1"
 }
 
-# t_memory COLUMN
+# t_memory COLUMN REP
 t_memory()
 {
 	trap bench_cleanup EXIT
 	if [ "$1" = wg ]; then
 		use_module "$WG_MODULE"
-		memory wg "$WG_KIND"
+		memory wg "$WG_KIND" "$2"
 	else
 		use_module wireguard
-		memory intree wireguard
+		memory intree wireguard "$2"
 	fi
+}
+
+# memory_runs: the memory rows, REPS runs, the two drivers interleaved
+# and taking turns to go first (the first after a module load may pay
+# for fresh slab pages: an order effect, not the driver's).
+memory_runs()
+{
+	local rep
+	for rep in $(seq "$REPS"); do
+		if [ $((rep % 2)) = 1 ]; then
+			run_case "memory run $rep/$REPS: wg" t_memory wg "$rep"
+			run_case "memory run $rep/$REPS: in-tree wireguard" t_memory intree "$rep"
+		else
+			run_case "memory run $rep/$REPS: in-tree wireguard" t_memory intree "$rep"
+			run_case "memory run $rep/$REPS: wg" t_memory wg "$rep"
+		fi
+	done
 }
 
 # t_tables: the allowed-IPs trie alone, REPS times: PREFIXES random
@@ -824,14 +840,13 @@ t_pings()
 if [ "$PROFILE" = 4 ]; then
 	# The rows the protocol core and the tables decide, in-tree and wg:
 	# handshakes, memory per peer and per prefix, prefixes set.
-	ktap_plan $((REPS * 2 + 5))
+	ktap_plan $((REPS * 4 + 3))
 	run_case "prepare keys and configurations" t_prepare
 	for rep in $(seq "$REPS"); do
 		run_case "run $rep/$REPS: handshakes, in-tree wireguard" t_handshakes intree
 		run_case "run $rep/$REPS: handshakes, wg" t_handshakes wg
 	done
-	run_case "memory: wg" t_memory wg
-	run_case "memory: in-tree wireguard" t_memory intree
+	memory_runs
 	run_case "tables: wg's trie alone" t_tables
 	run_case "report" t_report
 	ktap_finished
@@ -853,7 +868,7 @@ elif [ "$PROFILE" != 0 ]; then
 	exit
 fi
 
-ktap_plan $((REPS * 4 + 5))
+ktap_plan $((REPS * 6 + 3))
 run_case "prepare keys and configurations" t_prepare
 for rep in $(seq "$REPS"); do
 	run_case "run $rep/$REPS: veth" t_column veth
@@ -861,8 +876,7 @@ for rep in $(seq "$REPS"); do
 	run_case "run $rep/$REPS: wireguard-go" t_column wgo
 	run_case "run $rep/$REPS: wg" t_column wg
 done
-run_case "memory: wg" t_memory wg
-run_case "memory: in-tree wireguard" t_memory intree
+memory_runs
 run_case "tables: wg's trie alone" t_tables
 run_case "report" t_report
 ktap_finished
