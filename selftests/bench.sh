@@ -791,7 +791,7 @@ t_profile_setconf()
 	settle
 	t0=${EPOCHREALTIME/./}
 	perf record -q -a -e cpu-clock -F 997 -o "$B/perf-set-$col.data" \
-		-- $WG setconf wgmem $B/mem-prefixes.conf 2>"$B/perf-set-$col.err"
+		-- "$WG" setconf wgmem "$B/mem-prefixes.conf" 2>"$B/perf-set-$col.err"
 	t1=${EPOCHREALTIME/./}
 	echo "$col: setconf of $PREFIXES prefixes over $PEERS peers took $(((t1 - t0) / 1000)) ms under perf"
 	perf report -i "$B/perf-set-$col.data" --stdio --no-children \
