@@ -104,15 +104,22 @@ bench_cleanup()
 	_case_cleanup
 }
 
-# column_up COLUMN: the module COLUMN runs on loaded (wireguard-go's peers
-# in the handshake test are in-tree devices; veth needs none), and its
-# tunnel up (pair_up).
+# column_load COLUMN: loads the module COLUMN runs on (wireguard-go's
+# peers in the handshake test are in-tree devices; veth needs none) and
+# sets COL_KIND to the link kind of its kernel devices.
+column_load()
+{
+	COL_KIND=
+	case $1 in
+	intree|wgo) use_module wireguard; COL_KIND=wireguard ;;
+	wg) use_module "$WG_MODULE"; COL_KIND=$WG_KIND ;;
+	esac
+}
+
+# column_up COLUMN: column_load, and the column's tunnel up (pair_up).
 column_up()
 {
-	case $1 in
-	intree|wgo) use_module wireguard ;;
-	wg) use_module "$WG_MODULE" ;;
-	esac
+	column_load "$1"
 	pair_up "$1"
 }
 
@@ -473,11 +480,7 @@ t_column()
 t_handshakes()
 {
 	trap bench_cleanup EXIT
-	if [ "$1" = wg ]; then
-		use_module "$WG_MODULE"
-	else
-		use_module wireguard
-	fi
+	column_load "$1"
 	handshakes "$1"
 }
 
@@ -485,13 +488,8 @@ t_handshakes()
 t_memory()
 {
 	trap bench_cleanup EXIT
-	if [ "$1" = wg ]; then
-		use_module "$WG_MODULE"
-		memory wg "$WG_KIND" "$2"
-	else
-		use_module wireguard
-		memory intree wireguard "$2"
-	fi
+	column_load "$1"
+	memory "$1" "$COL_KIND" "$2"
 }
 
 # memory_runs: the memory rows, REPS runs, the two drivers interleaved
@@ -773,19 +771,13 @@ t_profile()
 # perf's samples of both vCPUs, by symbol and by command.
 t_profile_setconf()
 {
-	local col=$1 kind t0 t1
+	local col=$1 t0 t1
 	trap bench_cleanup EXIT
 	command -v perf >/dev/null || { echo "perf missing in the guest"; return 1; }
-	if [ "$col" = wg ]; then
-		use_module "$WG_MODULE"
-		kind=$WG_KIND
-	else
-		use_module wireguard
-		kind=wireguard
-	fi
+	column_load "$col"
 	echo 0 >/proc/sys/kernel/kptr_restrict
 	echo -1 >/proc/sys/kernel/perf_event_paranoid
-	$IP link add wgmem type "$kind"
+	$IP link add wgmem type "$COL_KIND"
 	_case_links="$_case_links wgmem"
 	$WG setconf wgmem $B/mem-peers.conf
 	settle

@@ -660,12 +660,12 @@ t_rx_queue_full()
 
 t_rx_queue_full_intree()
 {
-	local n drop err rounds out
+	local n drop err out
 	need_intree
 	need_wgpkt
 	need_iputils_ping
 	replay_flood "$WG_REF_MODULE" wireguard >/tmp/rq-line
-	read -r n drop err rounds </tmp/rq-line
+	read -r n drop err _ </tmp/rq-line
 	echo "in-tree: ns1's UDP received $n replays; wg0 rx_dropped +$drop, rx_errors +$err"
 	out=$(nsx ns2 "$PING" -f -c 200 -w 30 10.10.0.1 2>&1 || true)
 	assert_eq "$(ping_received "$out")" 200 "echo replies to ns2 after the flood"
